@@ -1,0 +1,3 @@
+"""Vườn Số: plantation software for rubber and coffee companies."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The FastAPI app: routers per area, dependencies, error handlers and phone pages."""

@@ -1,0 +1,1 @@
+"""Settings, database, migrations, logging, message catalogs and errors shared by every package."""

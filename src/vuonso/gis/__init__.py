@@ -1,0 +1,1 @@
+"""GIS layer: companies, farms, teams, plots and their geometry; GPS tracks; OGC API Features."""

@@ -1,0 +1,225 @@
+"""Companies, farms, teams and plots: creation, geometry versions and look-ups.
+
+Geometry is stored as MultiPolygon in EPSG:4326 with its geodesic area in hectares; a new
+boundary closes the current version (valid_to) and never overwrites it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from shapely import wkb
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from vuonso.core.errors import NotFoundError
+from vuonso.gis.area import area_ha
+from vuonso.gis.errors import GeometryInvalid
+
+PLOT_COLUMNS = (
+    "p.id, p.workspace_id, p.farm_id, p.team_id, p.code, p.crop, p.planting_year, p.clone,"
+    " p.tree_count, p.tapping_system, p.status, p.attributes, g.area_ha,"
+    " g.valid_from AS geometry_valid_from, f.code AS farm_code, c.code AS company_code,"
+    " c.id AS company_id, t.code AS team_code"
+)
+PLOT_FROM = (
+    "gis.plots p"
+    " JOIN gis.plot_geometries g ON g.plot_id = p.id AND g.valid_to IS NULL"
+    " JOIN gis.farms f ON f.id = p.farm_id"
+    " JOIN gis.companies c ON c.id = f.company_id"
+    " LEFT JOIN gis.teams t ON t.id = p.team_id"
+)
+
+
+@dataclass(frozen=True)
+class PlotFields:
+    code: str
+    crop: str
+    planting_year: int | None = None
+    clone: str | None = None
+    tree_count: int | None = None
+    tapping_system: str | None = None
+    status: str = "tapping"
+    team_code: str | None = None
+    attributes: dict[str, Any] | None = None
+
+
+def workspace_id(conn: psycopg.Connection, code: str = "production") -> int:
+    row = conn.execute("SELECT id FROM core.workspaces WHERE code = %s", (code,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"workspace {code!r} not found", workspace=code)
+    return int(row[0])
+
+
+def create_company(conn: psycopg.Connection, code: str, name: str, *, kind: str = "cong_ty",
+                   province: str | None = None, workspace: str = "production") -> int:
+    row = conn.execute(
+        "INSERT INTO gis.companies (workspace_id, code, name, kind, province)"
+        " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        (workspace_id(conn, workspace), code, name, kind, province),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def create_farm(conn: psycopg.Connection, company_id: int, code: str, name: str) -> int:
+    row = conn.execute(
+        "INSERT INTO gis.farms (company_id, code, name) VALUES (%s, %s, %s) RETURNING id",
+        (company_id, code, name),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def create_team(conn: psycopg.Connection, company_id: int, code: str, name: str,
+                farm_id: int | None = None) -> int:
+    row = conn.execute(
+        "INSERT INTO gis.teams (company_id, farm_id, code, name) VALUES (%s, %s, %s, %s)"
+        " RETURNING id",
+        (company_id, farm_id, code, name),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def farm_id_by_code(conn: psycopg.Connection, code: str, workspace: str = "production") -> int:
+    rows = conn.execute(
+        "SELECT f.id FROM gis.farms f JOIN gis.companies c ON c.id = f.company_id"
+        " JOIN core.workspaces w ON w.id = c.workspace_id WHERE f.code = %s AND w.code = %s",
+        (code, workspace),
+    ).fetchall()
+    if not rows:
+        raise NotFoundError(f"farm {code!r} not found; list farms with `vuonso gis farms`",
+                            farm=code)
+    if len(rows) > 1:
+        raise GeometryInvalid(f"farm code {code!r} is used by {len(rows)} companies; "
+                              "give COMPANY/FARM instead", farm=code)
+    return int(rows[0][0])
+
+
+def as_multipolygon(geometry: BaseGeometry) -> MultiPolygon:
+    """Return a 2-D MultiPolygon for a Polygon or MultiPolygon, dropping any Z."""
+    from shapely import force_2d
+
+    flat = force_2d(geometry)
+    if isinstance(flat, Polygon):
+        return MultiPolygon([flat])
+    if isinstance(flat, MultiPolygon):
+        return flat
+    raise GeometryInvalid(f"a plot needs a Polygon or MultiPolygon, got {geometry.geom_type}",
+                          geometry_type=geometry.geom_type)
+
+
+def create_plot(conn: psycopg.Connection, farm_id: int, fields: PlotFields,
+                geometry: BaseGeometry, *, source: str | None = None) -> int:
+    """Insert a plot and its first geometry version; return the plot id."""
+    team_id = None
+    if fields.team_code:
+        row = conn.execute(
+            "SELECT t.id FROM gis.teams t JOIN gis.farms f ON f.company_id = t.company_id"
+            " WHERE f.id = %s AND t.code = %s", (farm_id, fields.team_code),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"team {fields.team_code!r} not found in the farm's company",
+                                team=fields.team_code)
+        team_id = row[0]
+    row = conn.execute(
+        "INSERT INTO gis.plots (workspace_id, farm_id, team_id, code, crop, planting_year, clone,"
+        " tree_count, tapping_system, status, attributes)"
+        " SELECT c.workspace_id, f.id, %s, %s, %s, %s, %s, %s, %s, %s, %s"
+        " FROM gis.farms f JOIN gis.companies c ON c.id = f.company_id WHERE f.id = %s"
+        " RETURNING id",
+        (team_id, fields.code, fields.crop, fields.planting_year, fields.clone, fields.tree_count,
+         fields.tapping_system, fields.status, psycopg.types.json.Jsonb(fields.attributes or {}),
+         farm_id),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"farm id {farm_id} not found", farm_id=farm_id)
+    plot_id = int(row[0])
+    set_geometry(conn, plot_id, geometry, source=source)
+    return plot_id
+
+
+def set_geometry(conn: psycopg.Connection, plot_id: int, geometry: BaseGeometry, *,
+                 source: str | None = None, valid_from: datetime | None = None) -> float:
+    """Close the current boundary of a plot and add a new one; return its geodesic area in ha."""
+    multi = as_multipolygon(geometry)
+    hectares = area_ha(multi)
+    conn.execute(
+        "UPDATE gis.plot_geometries SET valid_to = coalesce(%s, now())"
+        " WHERE plot_id = %s AND valid_to IS NULL",
+        (valid_from, plot_id),
+    )
+    conn.execute(
+        "INSERT INTO gis.plot_geometries (plot_id, geom, area_ha, valid_from, source)"
+        " VALUES (%s, ST_SetSRID(ST_GeomFromWKB(%s), 4326), %s, coalesce(%s, now()), %s)",
+        (plot_id, wkb.dumps(multi), hectares, valid_from, source),
+    )
+    return hectares
+
+
+def get_plot(conn: psycopg.Connection, plot_id: int, *, with_geometry: bool = False) -> dict[str, Any]:
+    """Return one plot with its current area (ha) and optionally its geometry as a shapely object."""
+    geometry_column = ", ST_AsBinary(g.geom) AS geom_wkb" if with_geometry else ""
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(
+            f"SELECT {PLOT_COLUMNS}{geometry_column} FROM {PLOT_FROM} WHERE p.id = %s", (plot_id,)
+        ).fetchone()
+    if row is None:
+        raise NotFoundError(f"plot {plot_id} not found", plot_id=plot_id)
+    if with_geometry:
+        row["geometry"] = wkb.loads(bytes(row.pop("geom_wkb")))
+    return row
+
+
+def list_plots(conn: psycopg.Connection, *, workspace: str = "production",
+               farm_code: str | None = None, company_code: str | None = None,
+               limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+    """List current plots of a workspace, optionally of one farm or company, ordered by id."""
+    where = ["p.workspace_id = (SELECT id FROM core.workspaces WHERE code = %s)"]
+    params: list[Any] = [workspace]
+    if farm_code:
+        where.append("f.code = %s")
+        params.append(farm_code)
+    if company_code:
+        where.append("c.code = %s")
+        params.append(company_code)
+    params += [limit, offset]
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"SELECT {PLOT_COLUMNS} FROM {PLOT_FROM} WHERE {' AND '.join(where)}"
+            " ORDER BY p.id LIMIT %s OFFSET %s",
+            params,
+        ).fetchall()
+
+
+def plot_at(conn: psycopg.Connection, lon: float, lat: float, *, within_m: float = 0.0,
+            workspace_id: int | None = None) -> tuple[int, float] | None:
+    """Return (plot id, distance in m) of the plot containing the point, or else the nearest plot
+    within `within_m` metres, or None. Distances are geodesic (geography)."""
+    point = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)"
+    scope = "" if workspace_id is None else " AND p.workspace_id = %(ws)s"
+    params = {"lon": lon, "lat": lat, "ws": workspace_id, "within": within_m}
+    row = conn.execute(
+        "SELECT g.plot_id FROM gis.plot_geometries g JOIN gis.plots p ON p.id = g.plot_id"
+        f" WHERE g.valid_to IS NULL AND ST_Intersects(g.geom, {point}){scope}"
+        " ORDER BY g.plot_id LIMIT 1",
+        params,
+    ).fetchone()
+    if row is not None:
+        return int(row[0]), 0.0
+    if within_m <= 0:
+        return None
+    row = conn.execute(
+        f"SELECT g.plot_id, ST_Distance(g.geom::geography, {point}::geography) AS d"
+        " FROM gis.plot_geometries g JOIN gis.plots p ON p.id = g.plot_id"
+        f" WHERE g.valid_to IS NULL{scope}"
+        f" AND ST_DWithin(g.geom::geography, {point}::geography, %(within)s)"
+        " ORDER BY d LIMIT 1",
+        params,
+    ).fetchone()
+    return (int(row[0]), float(row[1])) if row else None

@@ -1,0 +1,1 @@
+"""Sensor ingest: MQTT subscriber, payload decoders and codecs, batch writer, dead letters, devices."""
