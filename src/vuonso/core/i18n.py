@@ -1,7 +1,8 @@
 """Message catalogs (Vietnamese first, English available).
 
-Each package keeps `messages/vi.json` and `messages/en.json`: flat objects of key -> text with
-`{name}` placeholders. Keys are namespaced by package (`ingest.`, `gis.`, `api.`, `error.`).
+Each package keeps catalogs in `messages/`: `vi.json` and `en.json`, or `TOPIC.vi.json` and
+`TOPIC.en.json` per topic. Each is a flat object of key -> text with `{name}` placeholders. Keys are
+namespaced by package (`ingest.`, `gis.`, `api.`, `error.`) and unique across all files.
 """
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ def catalog(language: str) -> dict[str, str]:
     """Merge the catalogs of every package for one language."""
     merged: dict[str, str] = {}
     for package in CATALOG_PACKAGES:
-        path = resources.files(package) / "messages" / f"{language}.json"
-        if not path.is_file():
+        folder = resources.files(package) / "messages"
+        if not folder.is_dir():
             continue
-        entries = json.loads(path.read_text(encoding="utf-8"))
-        clashes = set(entries) & set(merged)
-        if clashes:
-            raise ValueError(f"message keys defined twice for {language}: {sorted(clashes)}")
-        merged.update(entries)
+        for path in sorted(folder.iterdir(), key=lambda entry: entry.name):
+            if path.name != f"{language}.json" and not path.name.endswith(f".{language}.json"):
+                continue
+            entries = json.loads(path.read_text(encoding="utf-8"))
+            clashes = set(entries) & set(merged)
+            if clashes:
+                raise ValueError(f"message keys defined twice for {language}: {sorted(clashes)}")
+            merged.update(entries)
     return merged
 
 
