@@ -15,9 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from tests.support.services import Broker
 from vuonso.core import migrate
 from vuonso.core.settings import Settings, load_settings
-from tests.support.services import Broker
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 _ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://vuonso:vuonso@127.0.0.1:5432/vuonso")

@@ -1,8 +1,9 @@
 """Versioned schema migrations, applied in order by `vuonso db upgrade`.
 
 Each package keeps its migrations in its own `migrations/` folder as `NNNN_name.sql` or
-`mNNNN_name.py` (a module with `upgrade(conn, settings)`; the `m` makes it importable). Version numbers are unique across all
-packages and define the order; applied versions are recorded in core.schema_migrations.
+`mNNNN_name.py`, a module with `upgrade(conn, settings)` whose `m` prefix makes it importable.
+Version numbers are unique across all packages and define the order. Applied versions are
+recorded in core.schema_migrations.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Migration:
         if self.kind == "sql":
             folder = resources.files(self.package) / "migrations"
             sql = (folder / f"{self.version:04d}_{self.name}.sql").read_text(encoding="utf-8")
-            conn.execute(sql)  # type: ignore[call-overload]
+            conn.execute(sql.encode())
             return
         module = importlib.import_module(f"{self.package}.migrations.m{self.version:04d}_{self.name}")
         module.upgrade(conn, settings)

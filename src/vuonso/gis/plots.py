@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from shapely import wkb
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -134,7 +135,7 @@ def create_plot(conn: psycopg.Connection, farm_id: int, fields: PlotFields,
         " FROM gis.farms f JOIN gis.companies c ON c.id = f.company_id WHERE f.id = %s"
         " RETURNING id",
         (team_id, fields.code, fields.crop, fields.planting_year, fields.clone, fields.tree_count,
-         fields.tapping_system, fields.status, psycopg.types.json.Jsonb(fields.attributes or {}),
+         fields.tapping_system, fields.status, Jsonb(fields.attributes or {}),
          farm_id),
     ).fetchone()
     if row is None:

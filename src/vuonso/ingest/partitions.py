@@ -12,6 +12,7 @@ from psycopg import sql
 log = logging.getLogger(__name__)
 
 MONTHS_AHEAD = 3
+_PARTITION_LOCK_KEY = 0x7276_5F70_6172
 
 
 def _month_start(moment: datetime | date) -> date:
@@ -50,6 +51,8 @@ def existing_months(conn: psycopg.Connection) -> set[date]:
 def create_months(conn: psycopg.Connection, months: Iterable[date]) -> list[date]:
     """Create the monthly partitions that do not exist yet; return the months created."""
     created = []
+    # Workers that meet a new month at once would race on CREATE TABLE; serialise them.
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK_KEY,))
     have = existing_months(conn)
     for month in sorted(set(months) - have):
         name = f"readings_y{month.year:04d}m{month.month:02d}"

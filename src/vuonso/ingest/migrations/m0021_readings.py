@@ -39,7 +39,7 @@ def _timescale_available(conn: psycopg.Connection) -> bool:
 
 def upgrade(conn: psycopg.Connection, settings: Settings) -> None:
     if _timescale_available(conn):
-        conn.execute(_TABLE.format(partition_clause=""))  # type: ignore[call-overload]
+        conn.execute(_TABLE.format(partition_clause="").encode())
         conn.execute(
             "SELECT create_hypertable('ingest.readings', 'time',"
             " chunk_time_interval => interval '7 days')"
@@ -57,7 +57,7 @@ def upgrade(conn: psycopg.Connection, settings: Settings) -> None:
             (f"{settings.readings_retention_days} days",),
         )
     else:
-        conn.execute(_TABLE.format(partition_clause=" PARTITION BY RANGE (time)"))  # type: ignore[call-overload]
+        conn.execute(_TABLE.format(partition_clause=" PARTITION BY RANGE (time)").encode())
         conn.execute(
             "CREATE INDEX readings_time_brin ON ingest.readings USING brin (time)"
             " WITH (autosummarize = on)"
