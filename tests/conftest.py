@@ -58,7 +58,7 @@ def db(database_url: str) -> Iterator[psycopg.Connection]:
     """A connection to the test database, whose package tables are emptied before the test."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         tables = conn.execute(
-            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables"
+            "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables"
             " WHERE schemaname = ANY(%s) AND tablename NOT LIKE 'readings_y%%'",
             (list(_CLEAN_SCHEMAS),),
         ).fetchall()
