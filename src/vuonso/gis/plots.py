@@ -224,3 +224,61 @@ def plot_at(conn: psycopg.Connection, lon: float, lat: float, *, within_m: float
         params,
     ).fetchone()
     return (int(row[0]), float(row[1])) if row else None
+
+
+def farm_workspace_id(conn: psycopg.Connection, farm_id: int) -> int:
+    """Workspace id of a farm (through its company)."""
+    row = conn.execute(
+        "SELECT c.workspace_id FROM gis.farms f JOIN gis.companies c ON c.id = f.company_id"
+        " WHERE f.id = %s", (farm_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"farm id {farm_id} not found", farm_id=farm_id)
+    return int(row[0])
+
+
+def current_farm_plots(conn: psycopg.Connection, farm_id: int) -> dict[str, dict[str, Any]]:
+    """Current plots of a farm by code: {code: {"id", "area_ha", "geometry"}}."""
+    rows = conn.execute(
+        "SELECT p.id, p.code, g.area_ha, ST_AsBinary(g.geom) FROM gis.plots p"
+        " JOIN gis.plot_geometries g ON g.plot_id = p.id AND g.valid_to IS NULL"
+        " WHERE p.farm_id = %s ORDER BY p.id", (farm_id,),
+    ).fetchall()
+    return {code: {"id": int(plot_id), "area_ha": float(hectares),
+                   "geometry": wkb.loads(bytes(geom))}
+            for plot_id, code, hectares, geom in rows}
+
+
+def plots_in_envelope(conn: psycopg.Connection, workspace_id: int,
+                      bounds: tuple[float, float, float, float]) -> list[dict[str, Any]]:
+    """Current plots of a workspace whose boundary box meets the lon/lat box (w, s, e, n)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT p.id, p.code, p.farm_id, f.code AS farm_code, ST_AsBinary(g.geom) AS geom_wkb"
+            " FROM gis.plots p JOIN gis.plot_geometries g ON g.plot_id = p.id"
+            " AND g.valid_to IS NULL JOIN gis.farms f ON f.id = p.farm_id"
+            " WHERE p.workspace_id = %s AND g.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+            " ORDER BY p.id",
+            (workspace_id, *bounds),
+        ).fetchall()
+    for row in rows:
+        row["geometry"] = wkb.loads(bytes(row.pop("geom_wkb")))
+    return rows
+
+
+def team_codes(conn: psycopg.Connection, farm_id: int) -> set[str]:
+    """Codes of the teams of the farm's company."""
+    rows = conn.execute(
+        "SELECT t.code FROM gis.teams t JOIN gis.farms f ON f.company_id = t.company_id"
+        " WHERE f.id = %s", (farm_id,),
+    ).fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def current_geometries(conn: psycopg.Connection, plot_ids: list[int]) -> dict[int, MultiPolygon]:
+    """Current boundary of each listed plot, by plot id."""
+    rows = conn.execute(
+        "SELECT plot_id, ST_AsBinary(geom) FROM gis.plot_geometries"
+        " WHERE plot_id = ANY(%s) AND valid_to IS NULL", (plot_ids,),
+    ).fetchall()
+    return {int(plot_id): wkb.loads(bytes(geom)) for plot_id, geom in rows}
