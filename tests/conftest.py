@@ -78,5 +78,9 @@ def broker() -> Iterator[Broker]:
 
 @pytest.fixture()
 def settings(database_url: str, broker: Broker) -> Settings:
+    """Settings on the test database and broker. The client id and the shared subscription group
+    are new per test: a stopped worker's persistent session would otherwise keep its share of the
+    next test's messages."""
+    suffix = uuid.uuid4().hex[:8]
     return load_settings(database_url=database_url, mqtt_url=broker.url,
-                         mqtt_client_id=f"test-{uuid.uuid4().hex[:8]}")
+                         mqtt_client_id=f"test-{suffix}", mqtt_share_group=f"test-{suffix}")

@@ -25,7 +25,7 @@ def worker(settings: Settings, db: psycopg.Connection) -> Iterator[IngestWorker]
     instance = IngestWorker(settings.model_copy(update={"ingest_batch_wait_ms": 20}))
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
-    assert instance.subscriber.connected.wait(10), "worker did not connect to the broker"
+    assert instance.subscriber.subscribed.wait(10), "worker did not subscribe at the broker"
     yield instance
     instance.stop()
     thread.join(timeout=10)

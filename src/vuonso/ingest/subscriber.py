@@ -48,6 +48,8 @@ class Subscriber:
         self.settings = settings
         self.deliveries: queue.Queue[Delivery] = queue.Queue(maxsize=settings.ingest_queue_size)
         self.connected = threading.Event()
+        # Set once the broker has granted the subscriptions of the current connection.
+        self.subscribed = threading.Event()
         self._connection = 0
         self._lock = threading.Lock()
         url = urlsplit(settings.mqtt_url.get_secret_value())
@@ -121,11 +123,14 @@ class Subscriber:
         failed = [str(r) for r in reasons if r.is_failure]
         if failed:
             log.error("broker rejected subscriptions: %s", ", ".join(failed))
+            return
+        self.subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object,
                        flags: mqtt.DisconnectFlags, reason: ReasonCode,
                        properties: Properties | None) -> None:
         self.connected.clear()
+        self.subscribed.clear()
         if reason.is_failure:
             log.warning("disconnected from the broker (%s); reconnecting", reason)
         else:
