@@ -14,11 +14,13 @@ from vuonso.core.settings import Settings
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_pool(request: Request) -> ConnectionPool:
-    return request.app.state.pool  # type: ignore[no-any-return]
+    pool: ConnectionPool = request.app.state.pool
+    return pool
 
 
 def get_conn(request: Request) -> Iterator[psycopg.Connection]:

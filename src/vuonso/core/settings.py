@@ -93,12 +93,17 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def redact_url(url: str) -> str:
-    """Return the URL with any password replaced by '***', for logs and health output."""
-    parts = urlsplit(url)
+    """Return the URL without secrets, for logs and health output: a password becomes '***' and
+    a URL that cannot be parsed is reduced to its scheme."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url.split(":", 1)[0] + "://(invalid URL)"
     if parts.password is None:
         return url
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    if port:
+        host = f"{host}:{port}"
     user = parts.username or ""
     return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))

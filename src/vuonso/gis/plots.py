@@ -171,7 +171,7 @@ def get_plot(conn: psycopg.Connection, plot_id: int, *, with_geometry: bool = Fa
             f"SELECT {PLOT_COLUMNS}{geometry_column} FROM {PLOT_FROM} WHERE p.id = %s", (plot_id,)
         ).fetchone()
     if row is None:
-        raise NotFoundError(f"plot {plot_id} not found", plot_id=plot_id)
+        raise NotFoundError(f"plot {plot_id} not found", key="gis.plot_not_found", plot_id=plot_id)
     if with_geometry:
         row["geometry"] = wkb.loads(bytes(row.pop("geom_wkb")))
     return row
