@@ -15,14 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from tests.support.database import empty_package_tables
 from tests.support.services import Broker
 from vuonso.core import migrate
 from vuonso.core.settings import Settings, load_settings
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 _ADMIN_URL = os.environ.get("DATABASE_URL", "postgresql://vuonso:vuonso@127.0.0.1:5432/vuonso")
-# Tables emptied between tests; core.workspaces keeps its seeded production row.
-_CLEAN_SCHEMAS = ("gis", "ingest")
 
 
 def shared_data(*parts: str) -> Path:
@@ -57,13 +56,7 @@ def database_url() -> Iterator[str]:
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     """A connection to the test database, whose package tables are emptied before the test."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        tables = conn.execute(
-            "SELECT format('%%I.%%I', schemaname, tablename) FROM pg_tables"
-            " WHERE schemaname = ANY(%s) AND tablename NOT LIKE 'readings_y%%'",
-            (list(_CLEAN_SCHEMAS),),
-        ).fetchall()
-        if tables:
-            conn.execute("TRUNCATE " + ", ".join(t[0] for t in tables) + " RESTART IDENTITY CASCADE")
+        empty_package_tables(conn)
         yield conn
 
 

@@ -31,7 +31,12 @@ class Settings(BaseSettings):
     language: str = "vi"
 
     mqtt_client_id: str = "vuonso-ingest"
-    mqtt_share_group: str = "ingest"
+    # Empty: a plain subscription, for one worker. A name such as "ingest" makes every worker
+    # subscribe through $share/NAME/..., so several workers split the stream. Mosquitto 2.0 does
+    # not restore shared subscriptions from its persistence file after a broker restart, so
+    # messages published before the workers reconnect are dropped there; plain subscriptions are
+    # restored and lose nothing.
+    mqtt_share_group: str = ""
     mqtt_session_expiry_s: int = Field(default=86_400, ge=0)
     mqtt_topic_formats: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TOPIC_FORMATS))
     mqtt_fix_topic: str = "vuonso/fixes/+"
@@ -49,6 +54,11 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65_535)
     upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+
+    # Background tiles of the phone map, e.g. https://tile.example.org/{z}/{x}/{y}.png; without
+    # one the map shows plots on a plain background.
+    map_tile_url: str | None = None
+    map_tile_attribution: str | None = None
 
     @field_validator("mqtt_topic_formats")
     @classmethod
