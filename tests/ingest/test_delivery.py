@@ -6,6 +6,7 @@ the system at set fractions of the stream, and expects exactly N rows.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,13 +14,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from vuonso.simulators.publisher import Publisher
 
 from tests.support.mqtt import WorkerProcess, count_readings, native_message, wait_until
 from tests.support.services import Broker, Postgres
 from vuonso.core import migrate
 from vuonso.core.settings import load_settings
 from vuonso.ingest.devices import register_device
+from vuonso.simulators.publisher import Publisher
 
 N = 10_000
 RATE_PER_S = 2_500
@@ -45,6 +46,7 @@ class StreamPublisher(threading.Thread):
         self.count = count
         self.published = 0
         self.acked_all = False
+        self.no_subscribers = 0
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -60,6 +62,7 @@ class StreamPublisher(threading.Thread):
                         time.sleep(ahead)
                 publisher.wait_all_acked(timeout=120)
                 self.acked_all = True
+                self.no_subscribers = publisher.stats.no_subscribers
         except BaseException as exc:  # reported by the test thread
             self.error = exc
 
@@ -76,6 +79,7 @@ def run_stream(database_url: str, broker: Broker,
     stream.join(timeout=300)
     assert stream.error is None, f"publisher failed: {stream.error!r}"
     assert stream.acked_all, "the broker did not acknowledge every published message"
+    assert stream.no_subscribers == 0, "the broker had no subscriber for some messages"
     assert wait_until(lambda: count_readings(database_url) >= N, timeout=120), \
         f"only {count_readings(database_url)} of {N} rows stored"
     time.sleep(2)  # redeliveries still in flight would show up as extra rows here
@@ -88,6 +92,7 @@ def test_worker_killed_twice_and_broker_restarted(db: psycopg.Connection, databa
     worker = WorkerProcess(database_url, private_broker.url, "delivery-worker",
                            str(tmp_path / "worker.log"))
     worker.start()
+    worker.wait_subscribed()
 
     def kill_and_restart() -> None:
         worker.kill()
@@ -108,9 +113,12 @@ def test_three_workers_one_killed(db: psycopg.Connection, database_url: str,
                                   private_broker: Broker, tmp_path: Path) -> None:
     register_device(db, DEVICE, "vuonso-station", 107.9, 13.9)
     workers = [WorkerProcess(database_url, private_broker.url, f"shared-worker-{i}",
-                             str(tmp_path / f"worker-{i}.log")) for i in range(3)]
+                             str(tmp_path / f"worker-{i}.log"), share_group="ingest")
+               for i in range(3)]
     for worker in workers:
         worker.start()
+    for worker in workers:
+        worker.wait_subscribed()
 
     def kill_second() -> None:
         workers[1].kill()
@@ -122,8 +130,13 @@ def test_three_workers_one_killed(db: psycopg.Connection, database_url: str,
     finally:
         for worker in workers:
             worker.stop()
-    logs = [Path(w.log_path).read_text() for w in workers]
-    assert all("ingest worker started" in text for text in logs)
+    stored = [_stored_by(Path(w.log_path).read_text()) for w in workers]
+    assert all(count > 0 for count in stored), f"a worker stored nothing: {stored}"
+
+
+def _stored_by(log_text: str) -> int:
+    """Sum the readings each run of a worker reported when it stopped (killed runs report none)."""
+    return sum(int(m) for m in re.findall(r"(\d+) readings stored", log_text))
 
 
 @pytest.fixture()
@@ -146,6 +159,7 @@ def test_database_restarted_mid_stream(cluster: Postgres, private_broker: Broker
     worker = WorkerProcess(cluster.url, private_broker.url, "db-restart-worker",
                            str(tmp_path / "worker.log"))
     worker.start()
+    worker.wait_subscribed()
     try:
         run_stream(cluster.url, private_broker, [(0.3, cluster.restart)])
     finally:

@@ -36,10 +36,11 @@ def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 
 class WorkerProcess:
     """`python -m vuonso ingest run` as a child process with its own client id."""
 
-    def __init__(self, database_url: str, mqtt_url: str, client_id: str, log_path: str) -> None:
+    def __init__(self, database_url: str, mqtt_url: str, client_id: str, log_path: str, *,
+                 share_group: str = "") -> None:
         self.env = {**os.environ, "DATABASE_URL": database_url, "MQTT_URL": mqtt_url,
-                    "MQTT_CLIENT_ID": client_id, "INGEST_BATCH_WAIT_MS": "50",
-                    "PYTHONPATH": str(REPO / "src")}
+                    "MQTT_CLIENT_ID": client_id, "MQTT_SHARE_GROUP": share_group,
+                    "INGEST_BATCH_WAIT_MS": "50", "PYTHONPATH": str(REPO / "src")}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -47,6 +48,15 @@ class WorkerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen([sys.executable, "-m", "vuonso", "ingest", "run"],
                                         env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_subscribed(self, count: int = 1, timeout: float = 30.0) -> None:
+        """Wait until the worker has logged `count` granted subscriptions in total."""
+        def granted() -> bool:
+            with open(self.log_path, encoding="utf-8", errors="replace") as log:
+                return log.read().count("subscriptions granted") >= count
+
+        if not wait_until(granted, timeout):
+            raise TimeoutError(f"worker did not subscribe within {timeout} s; see {self.log_path}")
 
     def kill(self) -> None:
         """SIGKILL: no chance to finish the batch or acknowledge anything."""
@@ -65,11 +75,12 @@ class WorkerProcess:
 
 
 def native_message(device: str, index: int, value: float | None = None) -> tuple[str, bytes]:
-    """One native JSON message with one reading at a distinct second, so N messages are N rows."""
+    """One native JSON message with one reading at a distinct second of the last day, so N messages
+    (N < 86,400) are N rows."""
     import json
     from datetime import UTC, datetime, timedelta
 
-    moment = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1) + timedelta(seconds=index)
+    moment = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1) + timedelta(seconds=index)
     body = {"device": device, "time": moment.isoformat(),
             "readings": {"air_temperature": 20.0 + (index % 10) if value is None else value}}
     return f"vuonso/devices/{device}/up", json.dumps(body).encode()

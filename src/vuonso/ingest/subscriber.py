@@ -35,7 +35,7 @@ class Delivery:
 
 
 def subscription_filters(settings: Settings) -> list[str]:
-    """Every topic filter the worker subscribes to, inside the shared subscription group."""
+    """Every topic filter the worker subscribes to, inside the shared subscription group if set."""
     filters = [*settings.mqtt_topic_formats, settings.mqtt_fix_topic]
     group = settings.mqtt_share_group
     return [f"$share/{group}/{topic_filter}" if group else topic_filter for topic_filter in filters]
@@ -124,6 +124,7 @@ class Subscriber:
         if failed:
             log.error("broker rejected subscriptions: %s", ", ".join(failed))
             return
+        log.info("subscriptions granted")
         self.subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object,
