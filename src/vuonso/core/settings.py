@@ -43,7 +43,7 @@ class Settings(BaseSettings):
 
     ingest_queue_size: int = Field(default=20_000, ge=100)
     ingest_batch_size: int = Field(default=2_000, ge=1)
-    ingest_batch_wait_ms: int = Field(default=200, ge=1)
+    ingest_batch_wait_ms: int = Field(default=20, ge=1)
     ingest_max_payload_bytes: int = Field(default=65_536, ge=256)
     ingest_max_future_s: int = Field(default=600, ge=0)
     ingest_max_age_days: int = Field(default=366, ge=1)

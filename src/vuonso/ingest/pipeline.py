@@ -7,13 +7,13 @@ decoding, validation and device rules.
 from __future__ import annotations
 
 import logging
+import re
 import time as clock
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import psycopg
-from paho.mqtt.client import topic_matches_sub
 
 from vuonso.core.settings import Settings
 from vuonso.ingest import devices
@@ -107,22 +107,58 @@ class DeviceCache:
         self._unknown.clear()
 
 
+def filter_pattern(topic_filter: str) -> re.Pattern[str]:
+    """Compile an MQTT topic filter: '+' matches one level, a final '#' the parent and any levels
+    below it."""
+    levels = topic_filter.split("/")
+    parts = []
+    for index, level in enumerate(levels):
+        if level == "#" and index == len(levels) - 1:
+            return re.compile("^" + "/".join(parts) + ("(?:/.*)?$" if parts else ".*$"))
+        parts.append("[^/]*" if level == "+" else re.escape(level))
+    return re.compile("^" + "/".join(parts) + "$")
+
+
+# Distinct topics remembered by the router; devices each have their own topic.
+_TOPIC_CACHE_SIZE = 100_000
+
+
+class TopicRouter:
+    """Maps a topic to its payload format, or to "fix" for GPS fixes, remembering each topic."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._routes = [(filter_pattern(settings.mqtt_fix_topic), "fix")]
+        self._routes += [(filter_pattern(f), fmt) for f, fmt in settings.mqtt_topic_formats.items()]
+        self._known: dict[str, str | None] = {}
+
+    def route(self, topic: str) -> str | None:
+        try:
+            return self._known[topic]
+        except KeyError:
+            pass
+        found = next((fmt for pattern, fmt in self._routes if pattern.match(topic)), None)
+        if len(self._known) >= _TOPIC_CACHE_SIZE:
+            self._known.clear()
+        self._known[topic] = found
+        return found
+
+
 class Pipeline:
     """Decode, validate and resolve devices for a batch of messages."""
 
     def __init__(self, settings: Settings, cache: DeviceCache | None = None) -> None:
         self.settings = settings
         self.cache = cache or DeviceCache()
-        self._formats = list(settings.mqtt_topic_formats.items())
+        self._router = TopicRouter(settings)
+        self._max_future = timedelta(seconds=settings.ingest_max_future_s)
+        self._max_age = timedelta(days=settings.ingest_max_age_days)
 
     def format_for(self, topic: str) -> str | None:
-        for topic_filter, fmt in self._formats:
-            if topic_matches_sub(topic_filter, topic):
-                return fmt
-        return None
+        route = self._router.route(topic)
+        return None if route == "fix" else route
 
     def is_fix(self, topic: str) -> bool:
-        return bool(topic_matches_sub(self.settings.mqtt_fix_topic, topic))
+        return self._router.route(topic) == "fix"
 
     def run(self, conn: psycopg.Connection, messages: Sequence[Message]) -> Outcome:
         """Process messages in order; every message yields rows, a dead letter, or both."""
@@ -203,8 +239,8 @@ class Pipeline:
         return None
 
     def _time_problem(self, reading: Reading, received_at: datetime) -> tuple[str, str] | None:
-        latest = received_at + timedelta(seconds=self.settings.ingest_max_future_s)
-        earliest = received_at - timedelta(days=self.settings.ingest_max_age_days)
+        latest = received_at + self._max_future
+        earliest = received_at - self._max_age
         if reading.time > latest:
             return ("time_in_future", f"{reading.metric} of {reading.device} at "
                     f"{reading.time.isoformat()} is more than {self.settings.ingest_max_future_s}"
