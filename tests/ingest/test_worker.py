@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from vuonso.simulators.publisher import Publisher
 
 from tests.support.mqtt import count_readings, native_message, wait_until
 from tests.support.services import Broker
@@ -16,6 +15,7 @@ from vuonso.core.settings import Settings
 from vuonso.ingest.deadletters import list_dead_letters, replay
 from vuonso.ingest.devices import register_device
 from vuonso.ingest.worker import IngestWorker
+from vuonso.simulators.publisher import Publisher
 
 LON, LAT = 107.9, 13.9
 

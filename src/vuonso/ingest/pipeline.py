@@ -111,7 +111,7 @@ def filter_pattern(topic_filter: str) -> re.Pattern[str]:
     """Compile an MQTT topic filter: '+' matches one level, a final '#' the parent and any levels
     below it."""
     levels = topic_filter.split("/")
-    parts = []
+    parts: list[str] = []
     for index, level in enumerate(levels):
         if level == "#" and index == len(levels) - 1:
             return re.compile("^" + "/".join(parts) + ("(?:/.*)?$" if parts else ".*$"))
