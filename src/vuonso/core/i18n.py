@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
-CATALOG_PACKAGES = ("vuonso.core", "vuonso.ingest", "vuonso.gis", "vuonso.api")
+CATALOG_PACKAGES = ("vuonso.core", "vuonso.ingest", "vuonso.gis", "vuonso.api", "vuonso.simulators")
 
 
 @cache
