@@ -13,7 +13,7 @@ from tests.support.mqtt import count_readings, native_message, wait_until
 from tests.support.services import Broker
 from vuonso.core.settings import Settings
 from vuonso.ingest.deadletters import list_dead_letters, replay
-from vuonso.ingest.devices import register_device
+from vuonso.ingest.devices import move_device, register_device
 from vuonso.ingest.worker import IngestWorker
 from vuonso.simulators.publisher import Publisher
 
@@ -108,3 +108,37 @@ def test_replay_after_registering_device(worker: IngestWorker, broker: Broker,
     assert [r.still_rejected for r in results] == [False, False, False]
     assert count_readings(database_url) == 3
     assert list_dead_letters(db, reason_code="unknown_device") == []
+
+
+def test_gps_fixes_over_mqtt_stored(worker: IngestWorker, broker: Broker,
+                                    db: psycopg.Connection) -> None:
+    fixes = [{"time": f"2026-12-04T05:{minute:02d}:00+07:00", "lat": 13.9 + minute / 1e4,
+              "lon": 107.9, "accuracy_m": 5 if minute else 80} for minute in range(5)]
+    good = ("vuonso/fixes/phone-07", json.dumps({"fixes": fixes}).encode())
+    bad = ("vuonso/fixes/phone-07", b'{"time": "2026-12-04T05:00:00", "lat": 13.9}')
+
+    publish(broker, [good, good, bad])
+
+    assert wait_until(lambda: worker.stats.messages >= 3, timeout=20)
+    stored = db.execute("SELECT count(*), count(*) FILTER (WHERE 'poor_accuracy' = ANY(flags))"
+                        " FROM gis.fixes WHERE device_id = 'phone-07'").fetchone()
+    assert stored == (5, 1)
+    letters = list_dead_letters(db, limit=10)
+    assert [letter["format"] for letter in letters] == ["fix"]
+
+
+def test_moved_device_reassigned_with_history(db: psycopg.Connection) -> None:
+    from shapely.geometry import box
+
+    from vuonso.gis.plots import PlotFields, create_company, create_farm, create_plot
+
+    farm = create_farm(db, create_company(db, "C72", "Đoàn KT-QP 72"), "NT1", "Nông trường 1")
+    first = create_plot(db, farm, PlotFields("Lô 1", "rubber"), box(107.90, 13.90, 107.905, 13.905))
+    second = create_plot(db, farm, PlotFields("Lô 2", "rubber"), box(107.91, 13.90, 107.915, 13.905))
+
+    assert register_device(db, "st-move", "vuonso-station", 107.902, 13.902) == first
+    assert move_device(db, "st-move", 107.912, 13.902) == second
+
+    history = db.execute("SELECT plot_id, valid_to IS NULL FROM ingest.device_placements"
+                         " WHERE device_id = 'st-move' ORDER BY valid_from, id").fetchall()
+    assert history == [(first, False), (second, True)]
