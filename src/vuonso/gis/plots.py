@@ -18,6 +18,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from vuonso.core.errors import NotFoundError
+from vuonso.core.workspaces import workspace_id
 from vuonso.gis.area import area_ha
 from vuonso.gis.errors import GeometryInvalid
 
@@ -47,13 +48,6 @@ class PlotFields:
     status: str = "tapping"
     team_code: str | None = None
     attributes: dict[str, Any] | None = None
-
-
-def workspace_id(conn: psycopg.Connection, code: str = "production") -> int:
-    row = conn.execute("SELECT id FROM core.workspaces WHERE code = %s", (code,)).fetchone()
-    if row is None:
-        raise NotFoundError(f"workspace {code!r} not found", workspace=code)
-    return int(row[0])
 
 
 def create_company(conn: psycopg.Connection, code: str, name: str, *, kind: str = "cong_ty",

@@ -9,6 +9,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from vuonso.core.errors import NotFoundError
+from vuonso.core.workspaces import workspace_id
 from vuonso.gis import plots
 from vuonso.ingest.errors import IngestError
 
@@ -32,7 +33,7 @@ def register_device(conn: psycopg.Connection, device_id: str, model: str, lon: f
     conn.execute(
         "INSERT INTO ingest.devices (device_id, workspace_id, dev_eui, model, name)"
         " VALUES (%s, %s, %s, %s, %s)",
-        (device_id, plots.workspace_id(conn, workspace), dev_eui.lower() if dev_eui else None,
+        (device_id, workspace_id(conn, workspace), dev_eui.lower() if dev_eui else None,
          model, name),
     )
     return move_device(conn, device_id, lon, lat)
