@@ -32,10 +32,10 @@ class Settings(BaseSettings):
 
     mqtt_client_id: str = "vuonso-ingest"
     # Empty: a plain subscription, for one worker. A name such as "ingest" makes every worker
-    # subscribe through $share/NAME/..., so several workers split the stream. Mosquitto 2.0 does
-    # not restore shared subscriptions from its persistence file after a broker restart, so
-    # messages published before the workers reconnect are dropped there; plain subscriptions are
-    # restored and lose nothing.
+    # subscribe through $share/NAME/..., so several workers split the stream. Mosquitto 2.0.11
+    # does not restore shared subscriptions from its persistence file after a broker restart.
+    # Messages published before the workers reconnect are then dropped, while plain persistent
+    # subscriptions are restored and lose nothing (checked with the test broker).
     mqtt_share_group: str = ""
     mqtt_session_expiry_s: int = Field(default=86_400, ge=0)
     mqtt_topic_formats: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TOPIC_FORMATS))

@@ -24,7 +24,7 @@ def _next_month(month: date) -> date:
 
 
 def is_partitioned(conn: psycopg.Connection) -> bool:
-    """Whether ingest.readings is natively partitioned (as opposed to a hypertable)."""
+    """Return whether ingest.readings is natively partitioned rather than a hypertable."""
     row = conn.execute(
         "SELECT c.relkind = 'p' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE n.nspname = 'ingest' AND c.relname = 'readings'"

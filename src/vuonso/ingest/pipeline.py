@@ -60,7 +60,7 @@ class DeadLetter:
 
 @dataclass(slots=True)
 class Outcome:
-    """What a batch of messages turned into."""
+    """Rows, dead letters and fix messages produced from one batch of messages."""
 
     rows: list[Row] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)

@@ -35,7 +35,8 @@ class Delivery:
 
 
 def subscription_filters(settings: Settings) -> list[str]:
-    """Every topic filter the worker subscribes to, inside the shared subscription group if set."""
+    """Return every topic filter the worker subscribes to, inside the shared subscription group if
+    one is set."""
     filters = [*settings.mqtt_topic_formats, settings.mqtt_fix_topic]
     group = settings.mqtt_share_group
     return [f"$share/{group}/{topic_filter}" if group else topic_filter for topic_filter in filters]
@@ -97,8 +98,8 @@ class Subscriber:
         self._client.loop_stop()
 
     def ack(self, delivery: Delivery) -> bool:
-        """Acknowledge a stored message; skip it when it arrived on an earlier connection, since
-        the broker redelivers those and a message id may by then name another message."""
+        """Acknowledge a stored message, unless it arrived on an earlier connection. The broker
+        redelivers such messages, and by then their message id may name another message."""
         if delivery.qos == 0 or delivery.connection != self.connection:
             return False
         self._client.ack(delivery.mid, delivery.qos)

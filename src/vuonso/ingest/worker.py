@@ -2,8 +2,8 @@
 
 A message is acknowledged to the broker only after the transaction holding its readings or its
 dead letter has committed. If the database fails, the batch is retried on a new connection and
-nothing is acknowledged meanwhile; a killed worker leaves its messages unacknowledged, and the
-broker redelivers them to the same persistent session.
+nothing is acknowledged meanwhile. A killed worker leaves its messages unacknowledged, so the
+broker redelivers them when the same persistent session reconnects.
 """
 
 from __future__ import annotations
