@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
 
+from vuonso.api.cli import api_group
+from vuonso.core.cli import db_group
 from vuonso.core.errors import VuonSoError
 from vuonso.core.logs import setup_logging
-
-# (module, attribute) of each area's click group; a missing module means that area has not landed.
-_GROUPS = (
-    ("vuonso.core.cli", "db_group"),
-    ("vuonso.ingest.cli", "ingest_group"),
-    ("vuonso.gis.cli", "gis_group"),
-    ("vuonso.api.cli", "api_group"),
-    ("vuonso.simulators.cli", "simulate_group"),
-    ("vuonso.demo", "demo_command"),
-)
+from vuonso.demo import demo_command
+from vuonso.gis.cli import gis_group
+from vuonso.ingest.cli import ingest_group
+from vuonso.simulators.cli import simulate_group
 
 
 @click.group()
@@ -29,12 +24,12 @@ def cli(log_level: str | None) -> None:
     setup_logging(log_level)
 
 
-for _module, _attribute in _GROUPS:
-    try:
-        cli.add_command(getattr(importlib.import_module(_module), _attribute))
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _module:
-            raise
+cli.add_command(db_group)
+cli.add_command(ingest_group)
+cli.add_command(gis_group)
+cli.add_command(api_group)
+cli.add_command(simulate_group)
+cli.add_command(demo_command)
 
 
 def main() -> None:

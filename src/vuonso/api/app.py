@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,25 +13,26 @@ from fastapi.staticfiles import StaticFiles
 
 from vuonso import __version__
 from vuonso.api.errors import install_error_handlers
+from vuonso.api.routers import (
+    devices,
+    gis_exports,
+    gis_imports,
+    health,
+    locate,
+    ogc,
+    pages,
+    plots,
+    readings,
+    tracks,
+)
+from vuonso.api.routers import map as map_router
 from vuonso.core.db import open_pool
 from vuonso.core.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-# Router modules under vuonso.api.routers, each exposing `router`.
-ROUTERS = (
-    "health",
-    "plots",
-    "devices",
-    "readings",
-    "pages",
-    "gis_imports",
-    "gis_exports",
-    "tracks",
-    "locate",
-    "ogc",
-    "map",
-)
+ROUTERS = (health, plots, devices, readings, pages, gis_imports, gis_exports, tracks, locate, ogc,
+           map_router)
 STATIC = Path(__file__).parent / "static"
 
 
@@ -56,14 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Phones on weak mobile data: pages and GeoJSON shrink to about a third.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    for name in ROUTERS:
-        try:
-            module = importlib.import_module(f"vuonso.api.routers.{name}")
-        except ModuleNotFoundError as exc:
-            # NOTE: tolerated only while areas land in parallel; every listed router must exist.
-            if exc.name != f"vuonso.api.routers.{name}":
-                raise
-            continue
+    for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
+
+from vuonso.gis import cli_plots, cli_tracks
 
 
 @click.group("gis")
@@ -12,13 +12,5 @@ def gis_group() -> None:
     """Plots, vector files and GPS tracks."""
 
 
-# Subcommand modules, each exposing `COMMANDS`, a list of click commands.
-for _name in ("vuonso.gis.cli_plots", "vuonso.gis.cli_tracks"):
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _name:
-            raise
-        continue
-    for _command in _module.COMMANDS:
-        gis_group.add_command(_command)
+for _command in [*cli_plots.COMMANDS, *cli_tracks.COMMANDS]:
+    gis_group.add_command(_command)

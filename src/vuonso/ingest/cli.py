@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
+
+from vuonso.ingest import cli_tools, cli_worker
 
 
 @click.group("ingest")
@@ -12,13 +12,5 @@ def ingest_group() -> None:
     """Sensor ingest: worker, dead letters, payload decoding."""
 
 
-# Subcommand modules, each exposing `COMMANDS`, a list of click commands.
-for _name in ("vuonso.ingest.cli_worker", "vuonso.ingest.cli_tools"):
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _name:
-            raise
-        continue
-    for _command in _module.COMMANDS:
-        ingest_group.add_command(_command)
+for _command in [*cli_worker.COMMANDS, *cli_tools.COMMANDS]:
+    ingest_group.add_command(_command)

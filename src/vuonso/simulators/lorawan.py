@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from vuonso.ingest.codecs.sensecap import crc16_kermit
 from vuonso.simulators.corps import StationSpec
 from vuonso.simulators.stations import Sample
 
@@ -163,16 +164,6 @@ def encode_em500_smtc(spec: StationSpec, sample: Sample) -> Uplink:
     """Milesight EM500-SMTC, FPort 85: battery %, temperature, moisture at 0.5 %, EC µS/cm."""
     moisture = bytes([0x04, 0x68, max(0, min(255, round(sample.values["soil_moisture_20cm"] * 2)))])
     return Uplink(85, _milesight(sample, moisture, with_ec=True))
-
-
-def crc16_kermit(data: bytes) -> int:
-    """CRC-16/KERMIT (polynomial 0x1021 reflected, initial value 0), as SenseCAP frames use."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc
 
 
 def _sensecap_frame(channel: int, data_id: int, value: bytes) -> bytes:
