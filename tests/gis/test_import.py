@@ -337,3 +337,14 @@ def test_multipolygon_parts_kept(registry: psycopg.Connection, farm: str, tmp_pa
     path = geojson_file(tmp_path / "p.geojson", [({"code": "M1", "crop": "coffee"}, parts)])
     import_file(registry, path, farm)
     assert stored_area(registry, "M1") == pytest.approx(area_ha(parts))
+
+
+def test_farms_command_lists_farms(farm: str, database_url: str) -> None:
+    from click.testing import CliRunner
+
+    from vuonso.gis.cli_plots import farms_command
+
+    result = CliRunner().invoke(farms_command, env={"DATABASE_URL": database_url})
+
+    assert result.exit_code == 0, result.output
+    assert "CT72\tNT1\tNông trường Ia Pnôn\t0 plots" in result.output

@@ -139,4 +139,18 @@ def _print_problems(problems: list[dict[str, Any]]) -> None:
                    err=True)
 
 
-COMMANDS = [import_command, area_command, export_command]
+@click.command("farms")
+def farms_command() -> None:
+    """List companies and farms with their codes and numbers of plots."""
+    from vuonso.core.db import connect
+    from vuonso.core.settings import load_settings
+    from vuonso.gis.plots import list_farms
+
+    settings = load_settings()
+    with connect(settings.database_url.get_secret_value()) as conn:
+        for farm in list_farms(conn):
+            click.echo(f"{farm['company_code']}\t{farm['code']}\t{farm['name']}\t"
+                       f"{farm['plots']} plots")
+
+
+COMMANDS = [import_command, area_command, export_command, farms_command]

@@ -246,7 +246,7 @@ def _overlap_problems(conn: psycopg.Connection, farm_id: int, results: list[Feat
             "area_m2": round(overlap.area_m2, 1)}, overlap.location))
 
     replaced = {code for code in (result.code for result in results) if code in existing}
-    bounds = tuple(float(v) for v in shapely.bounds(shapely.union_all(geometries)))
+    bounds = tuple(float(v) for v in shapely.total_bounds(geometries))
     workspace_id = plots.farm_workspace_id(conn, farm_id)
     current = [row for row in plots.plots_in_envelope(conn, workspace_id, bounds)  # type: ignore[arg-type]
                if not (row["farm_id"] == farm_id and row["code"] in replaced)]
@@ -291,6 +291,7 @@ def _write(conn: psycopg.Connection, farm_id: int, path: Path, report: ImportRep
     assert row is not None
     report.import_id = int(row[0])
     source = f"import {report.import_id}: {report.file}"
+    created = []
     for result in report.features:
         if result.geometry is None or result.code is None:
             continue
@@ -303,11 +304,15 @@ def _write(conn: psycopg.Connection, farm_id: int, path: Path, report: ImportRep
                 status=values.get("status", "tapping"), team_code=values.get("team"),
                 attributes=result.attributes,
             )
-            result.plot_id = plots.create_plot(conn, farm_id, fields, result.geometry,
-                                               source=source)
+            created.append((result, fields))
         elif result.action == "update" and result.plot_id is not None:
             result.area_ha = plots.set_geometry(conn, result.plot_id, result.geometry,
                                                 source=source)
+    if created:
+        ids = plots.create_plots(conn, farm_id, [(fields, result.geometry)
+                                                 for result, fields in created], source=source)
+        for (result, _), plot_id in zip(created, ids, strict=True):
+            result.plot_id = plot_id
     report.committed = True
 
 

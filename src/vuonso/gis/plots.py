@@ -6,6 +6,7 @@ boundary closes the current version (valid_to) and never overwrites it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,31 +113,52 @@ def as_multipolygon(geometry: BaseGeometry) -> MultiPolygon:
 def create_plot(conn: psycopg.Connection, farm_id: int, fields: PlotFields,
                 geometry: BaseGeometry, *, source: str | None = None) -> int:
     """Insert a plot and its first geometry version; return the plot id."""
-    team_id = None
-    if fields.team_code:
-        row = conn.execute(
-            "SELECT t.id FROM gis.teams t JOIN gis.farms f ON f.company_id = t.company_id"
-            " WHERE f.id = %s AND t.code = %s", (farm_id, fields.team_code),
-        ).fetchone()
-        if row is None:
-            raise NotFoundError(f"team {fields.team_code!r} not found in the farm's company",
-                                team=fields.team_code)
-        team_id = row[0]
-    row = conn.execute(
-        "INSERT INTO gis.plots (workspace_id, farm_id, team_id, code, crop, planting_year, clone,"
-        " tree_count, tapping_system, status, attributes)"
-        " SELECT c.workspace_id, f.id, %s, %s, %s, %s, %s, %s, %s, %s, %s"
-        " FROM gis.farms f JOIN gis.companies c ON c.id = f.company_id WHERE f.id = %s"
-        " RETURNING id",
-        (team_id, fields.code, fields.crop, fields.planting_year, fields.clone, fields.tree_count,
-         fields.tapping_system, fields.status, Jsonb(fields.attributes or {}),
-         farm_id),
+    return create_plots(conn, farm_id, [(fields, geometry)], source=source)[0]
+
+
+def create_plots(conn: psycopg.Connection, farm_id: int,
+                 plans: Sequence[tuple[PlotFields, BaseGeometry]], *,
+                 source: str | None = None) -> list[int]:
+    """Insert plots of one farm with their first geometry versions, in a few statements whatever
+    their number; return the plot ids in the order given."""
+    farm = conn.execute(
+        "SELECT c.workspace_id, c.id FROM gis.farms f JOIN gis.companies c ON c.id = f.company_id"
+        " WHERE f.id = %s", (farm_id,),
     ).fetchone()
-    if row is None:
+    if farm is None:
         raise NotFoundError(f"farm id {farm_id} not found", farm_id=farm_id)
-    plot_id = int(row[0])
-    set_geometry(conn, plot_id, geometry, source=source)
-    return plot_id
+    teams: dict[str, int] = dict(conn.execute("SELECT code, id FROM gis.teams WHERE company_id = %s",
+                              (farm[1],)).fetchall())
+    missing = sorted({f.team_code for f, _ in plans if f.team_code and f.team_code not in teams})
+    if missing:
+        raise NotFoundError(f"team {missing[0]!r} not found in the farm's company",
+                            team=missing[0])
+    shapes = [as_multipolygon(geometry) for _, geometry in plans]
+
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO gis.plots (workspace_id, farm_id, team_id, code, crop, planting_year,"
+            " clone, tree_count, tapping_system, status, attributes)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            [(farm[0], farm_id, teams.get(f.team_code) if f.team_code else None, f.code, f.crop,
+              f.planting_year, f.clone, f.tree_count, f.tapping_system, f.status,
+              Jsonb(f.attributes or {})) for f, _ in plans],
+            returning=True,
+        )
+        ids = []
+        while True:
+            row = cur.fetchone()
+            assert row is not None
+            ids.append(int(row[0]))
+            if not cur.nextset():
+                break
+        cur.executemany(
+            "INSERT INTO gis.plot_geometries (plot_id, geom, area_ha, source)"
+            " VALUES (%s, ST_SetSRID(ST_GeomFromWKB(%s), 4326), %s, %s)",
+            [(plot_id, wkb.dumps(shape), area_ha(shape), source)
+             for plot_id, shape in zip(ids, shapes, strict=True)],
+        )
+    return ids
 
 
 def set_geometry(conn: psycopg.Connection, plot_id: int, geometry: BaseGeometry, *,
@@ -276,3 +298,18 @@ def current_geometries(conn: psycopg.Connection, plot_ids: list[int]) -> dict[in
         " WHERE plot_id = ANY(%s) AND valid_to IS NULL", (plot_ids,),
     ).fetchall()
     return {int(plot_id): wkb.loads(bytes(geom)) for plot_id, geom in rows}
+
+
+def list_farms(conn: psycopg.Connection, workspace: str = "production") -> list[dict[str, Any]]:
+    """List the farms of a workspace with their company and number of current plots."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT c.code AS company_code, c.name AS company_name, f.id, f.code, f.name,"
+            " count(g.id) AS plots"
+            " FROM gis.farms f JOIN gis.companies c ON c.id = f.company_id"
+            " JOIN core.workspaces w ON w.id = c.workspace_id"
+            " LEFT JOIN gis.plots p ON p.farm_id = f.id"
+            " LEFT JOIN gis.plot_geometries g ON g.plot_id = p.id AND g.valid_to IS NULL"
+            " WHERE w.code = %s GROUP BY c.id, f.id ORDER BY c.code, f.code",
+            (workspace,),
+        ).fetchall()
