@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 from pyogrio import raw
+from shapely.geometry import Polygon
 
 from tests.gis.test_import import geojson_file, square
 from vuonso.core.errors import NotFoundError
@@ -138,3 +139,29 @@ def test_cli_export(registry: psycopg.Connection, imported: dict[str, dict], tmp
     assert result.exit_code == 0, result.output
     assert "wrote 2 plots" in result.output
     assert "<name>Lô 12</name>" in output.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("format_key", FORMATS)
+def test_reimport_of_export_unchanged(registry: psycopg.Connection, tmp_path: Path,
+                                      format_key: str) -> None:
+    company = create_company(registry, "CT74", "Đoàn KT-QP 74", kind="doan_ktqp")
+    create_farm(registry, company, "NT9", "Nông trường 9")
+    # Coordinates with more decimals than an export keeps, as surveyed boundaries have.
+    ragged = Polygon([(107.612345678, 13.812345678), (107.614987654, 13.812111111),
+                      (107.615123456, 13.814876543), (107.612222222, 13.815012345)])
+    path = geojson_file(tmp_path / "ragged.geojson",
+                        [({"code": "Lô 5", "crop": "rubber"}, ragged)])
+    import_file(registry, path, "NT9")
+    exported = export_plots(registry, format_key, tmp_path / export_file_name(format_key,
+                                                                                farm_code="NT9"),
+                            farm_code="NT9")
+
+    report = import_file(registry, exported.path, "NT9")
+
+    assert report.counts()["unchanged"] == 1
+    assert report.counts()["updated"] == 0
+
+
+def test_export_unknown_farm_names_command(registry: psycopg.Connection, tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="vuonso gis farms"):
+        export_plots(registry, "geojson", tmp_path / "x.geojson", farm_code="NO-SUCH")

@@ -52,11 +52,16 @@ def pick_language(accept_language: str | None, default: str = DEFAULT_LANGUAGE) 
 
 
 def translate(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
-    """Return the text for `key` in `language`, falling back to Vietnamese, then to the key."""
+    """Return the text for `key` in `language`, falling back to Vietnamese, then to the key, with
+    `params` filled into its placeholders."""
     text = catalog(language).get(key) or catalog(DEFAULT_LANGUAGE).get(key)
     if text is None:
         log.warning("message key %s missing from the %s catalog", key, language)
         return key
+    if not params:
+        # Without parameters the text is returned as written, placeholders included, for callers
+        # that format it elsewhere (the map's JavaScript fills them in the browser).
+        return text
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):

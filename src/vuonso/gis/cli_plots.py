@@ -105,6 +105,9 @@ def export_command(farm_code: str | None, company_code: str | None, format_key: 
 
     if bool(farm_code) == bool(company_code):
         raise click.UsageError("give exactly one of --farm and --company")
+    if format_key == "shp" and output.suffix.lower() != ".zip":
+        # The shapefile comes as one zip of .shp, .shx, .dbf, .prj and .cpg, so name it as such.
+        output = output.with_name(output.name + ".zip")
     settings = load_settings()
     with connect(settings.database_url.get_secret_value()) as conn:
         exported = export_plots(conn, format_key, output, farm_code=farm_code,

@@ -55,6 +55,8 @@ def export_plots(conn: psycopg.Connection, format_key: str, destination: Path, *
     if bool(farm_code) == bool(company_code):
         raise GisError("give exactly one of farm and company",
                        key="gis.export.scope", farm=farm_code or "", company=company_code or "")
+    if farm_code:
+        plots.farm_id_by_code(conn, farm_code, workspace)  # NotFoundError naming `vuonso gis farms`
     rows = _all_plots(conn, workspace, farm_code, company_code)
     if not rows:
         scope = f"farm {farm_code}" if farm_code else f"company {company_code}"

@@ -258,11 +258,19 @@ def _overlap_problems(conn: psycopg.Connection, farm_id: int, results: list[Feat
     return problems
 
 
+# Largest distance, in degrees (about 11 cm), by which a re-imported boundary may differ from the
+# current one and still count as unchanged: exports round coordinates (GeoJSON to 7 decimals), so
+# an exported file read back must not add a new boundary version.
+SAME_BOUNDARY_TOLERANCE_DEG = 1e-6
+
+
 def _plan_update(result: FeatureResult, current: Mapping[str, Any]) -> None:
     result.plot_id = current["id"]
     result.previous_area_ha = current["area_ha"]
-    same = result.geometry is not None and bool(shapely.equals(result.geometry,
-                                                               current["geometry"]))
+    same = result.geometry is not None and (
+        bool(shapely.equals(result.geometry, current["geometry"]))
+        or float(shapely.hausdorff_distance(result.geometry, current["geometry"]))
+        <= SAME_BOUNDARY_TOLERANCE_DEG)
     result.action = "unchanged" if same else "update"
 
 
