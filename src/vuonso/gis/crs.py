@@ -142,12 +142,12 @@ def choose_source_crs(file_format: str, declared: CRS | None, given: str | None)
     if declared is not None and chosen is not None:
         if not same_crs(declared, chosen.crs):
             declared_label = crs_label(declared)
+            message = (f"the file declares {declared_label} but --crs {chosen.label} was given; "
+                       "remove --crs or fix the file's CRS")
             raise CrsError(
-                f"the file declares {declared_label} but --crs {chosen.label} was given; "
-                "remove --crs or fix the file's CRS",
-                key="gis.crs.mismatch", declared=declared_label, given=chosen.label,
-                problems=[{"problem": "crs_mismatch", "declared": declared_label,
-                           "given": chosen.label}],
+                message, key="gis.crs.mismatch", declared=declared_label, given=chosen.label,
+                problems=[{"problem": "crs_mismatch", "message": message,
+                           "declared": declared_label, "given": chosen.label}],
             )
         return chosen
     if chosen is not None:

@@ -47,8 +47,8 @@ def load_json(payload: bytes) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DecodeError("invalid_json", f"payload is not valid JSON: {exc.msg} at line "
-                          f"{exc.lineno} column {exc.colno}", position=exc.pos) from None
+        raise DecodeError("invalid_json", f"payload is not valid JSON ({exc.msg}, line "
+                          f"{exc.lineno} column {exc.colno})", position=exc.pos) from None
 
 
 def require(obj: Mapping[str, Any], key: str, kind: type[T] | tuple[type, ...], where: str) -> T:
