@@ -15,6 +15,7 @@ from vuonso import __version__
 from vuonso.api.errors import install_error_handlers
 from vuonso.api.routers import (
     devices,
+    docs,
     gis_exports,
     gis_imports,
     health,
@@ -32,7 +33,7 @@ from vuonso.core.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 ROUTERS = (health, plots, devices, readings, pages, gis_imports, gis_exports, tracks, locate, ogc,
-           map_router)
+           map_router, docs)
 STATIC = Path(__file__).parent / "static"
 
 
@@ -51,7 +52,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.pool.close()
             log.info("API stopped")
 
-    app = FastAPI(title="Vườn Số API", version=__version__, lifespan=lifespan)
+    # The default /docs and /redoc load Swagger UI and ReDoc from a CDN, which offline farm servers
+    # cannot reach; routers/docs.py serves /docs from node_modules, and ReDoc is not served.
+    app = FastAPI(title="Vườn Số API", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings = chosen
     install_error_handlers(app)
     # Phones on weak mobile data: pages and GeoJSON shrink to about a third.

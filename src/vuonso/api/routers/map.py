@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from vuonso import __version__
 from vuonso.api.deps import ConnDep, LanguageDep, SettingsDep
+from vuonso.api.vendor import find_node_package
 from vuonso.core.i18n import pick_language, translate
 from vuonso.gis import plots
 from vuonso.gis.ogc.map_data import ZOOM, farm_list, map_plots, parse_selection
@@ -38,18 +39,8 @@ METRIC = FilterParam("metric", values=tuple(MAP_LAYERS), required=True)
 
 
 def find_leaflet() -> Path | None:
-    """Return Leaflet's dist folder in the node_modules of the repository root, or None.
-
-    The root is searched upwards from this file (an editable install) and from the working
-    directory (an installed package run from the checkout).
-    """
-    starts = [Path(__file__).resolve().parent, Path.cwd().resolve()]
-    for start in starts:
-        for folder in (start, *start.parents):
-            dist = folder / "node_modules" / "leaflet" / "dist"
-            if (dist / "leaflet.js").is_file():
-                return dist
-    return None
+    """Return Leaflet's dist folder in the node_modules of the repository root, or None."""
+    return find_node_package("leaflet/dist", "leaflet.js")
 
 
 class _LeafletFiles:
