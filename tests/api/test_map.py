@@ -12,8 +12,6 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import box
-from starlette.applications import Starlette
-from starlette.routing import Mount
 
 from tests.support.database import empty_package_tables
 from tests.support.services import REPO
@@ -111,10 +109,9 @@ def test_map_page_without_leaflet(client: TestClient, monkeypatch: pytest.Monkey
     assert "map-config" not in response.text
 
 
-def test_leaflet_files_missing_is_404(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_leaflet_files_missing_is_404(monkeypatch: pytest.MonkeyPatch, client: TestClient) -> None:
     monkeypatch.setattr(map_router, "find_leaflet", lambda: None)
-    app = Starlette(routes=[Mount("/vendor", map_router._LeafletFiles())])
-    response = TestClient(app).get("/vendor/leaflet.js")
+    response = client.get("/static/vendor/leaflet/leaflet.js")
     assert response.status_code == 404
     assert "make demo" in response.text
 

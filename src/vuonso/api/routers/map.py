@@ -16,14 +16,12 @@ from typing import Any
 
 import psycopg
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.types import Receive, Scope, Send
 
 from vuonso import __version__
 from vuonso.api.deps import ConnDep, LanguageDep, SettingsDep
-from vuonso.api.vendor import find_node_package
+from vuonso.api.vendor import VendorFiles, find_node_package
 from vuonso.core.i18n import pick_language, translate
 from vuonso.gis import plots
 from vuonso.gis.ogc.map_data import ZOOM, farm_list, map_plots, parse_selection
@@ -43,30 +41,14 @@ def find_leaflet() -> Path | None:
     return find_node_package("leaflet/dist", "leaflet.js")
 
 
-class _LeafletFiles:
-    """Serves Leaflet's dist folder, found at the first request so that import does no work."""
-
-    def __init__(self) -> None:
-        self._files: StaticFiles | None = None
-        self._warned = False
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._files is None:
-            folder = find_leaflet()
-            if folder is None:
-                if not self._warned:
-                    log.warning("Leaflet not found in node_modules above %s or %s; run `make demo`",
-                                Path(__file__).parent, Path.cwd())
-                    self._warned = True
-                missing = PlainTextResponse(translate("gis.map.leaflet_missing", "en"), 404)
-                await missing(scope, receive, send)
-                return
-            self._files = StaticFiles(directory=folder)
-        await self._files(scope, receive, send)
+LEAFLET_MISSING = ("Leaflet is not installed (node_modules/leaflet). "
+                   "Run `make demo` in the repository to install it.")
 
 
 router = APIRouter(include_in_schema=False)
-router.mount(LEAFLET_URL, _LeafletFiles(), name="leaflet")
+# The lambda looks find_leaflet up at each call, so tests can replace it.
+router.mount(LEAFLET_URL, VendorFiles("Leaflet", lambda: find_leaflet(), LEAFLET_MISSING),
+             name="leaflet")
 
 
 @cache
