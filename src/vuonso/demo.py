@@ -1,5 +1,6 @@
 """`vuonso demo`: seed the demo corps, run the ingest worker, the API and the station simulator as
-child processes, and stop exactly those children on Ctrl-C (SIGINT) or SIGTERM.
+child processes, and stop exactly those children on Ctrl-C (SIGINT), SIGTERM or SIGHUP (the
+terminal closed).
 
 Children run in their own sessions, so a Ctrl-C in the terminal reaches only this process, which
 then stops each child by its PID: SIGTERM first, SIGKILL after `--stop-timeout` seconds. When a
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 API_READY_TIMEOUT_S = 90.0
 SUBSCRIBER_WAIT_S = 120.0  # how long the simulator repeats its first message for the worker
+# Signals that stop the demo and its children: Ctrl-C, `kill`, and closing the terminal.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +79,32 @@ class Supervisor:
                 child.process.kill()
                 child.process.wait()
         for child in self.children:
-            log.info("%s (pid %d) exited with status %s", child.name, child.process.pid,
-                     child.process.returncode)
+            log.info("%s (pid %d) %s", child.name, child.process.pid, describe_exit(child, running))
+
+
+def describe_exit(child: Child, terminated: list[Child]) -> str:
+    """Describe how a reaped child ended, for the log: "stopped by SIGTERM" when it ended by the
+    signal `stop_all` sent to the children in `terminated`, else its exit status or signal."""
+    code = child.process.returncode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        if child in terminated and -code in (signal.SIGTERM, signal.SIGKILL):
+            return f"stopped by {name}"
+        return f"was killed by {name}"
+    return f"exited with status {code}"
 
 
 def _say(key: str, **params: object) -> None:
-    """Print a message in Vietnamese, then in English."""
-    click.echo(translate(key, "vi", **params))
-    click.echo("  " + translate(key, "en", **params))
+    """Print a message in Vietnamese, then in English.
+
+    A failed write is logged and ignored, because after SIGHUP the terminal may be gone and the
+    children must still be stopped.
+    """
+    try:
+        click.echo(translate(key, "vi", **params))
+        click.echo("  " + translate(key, "en", **params))
+    except OSError as exc:
+        log.debug("could not print message %s: %s", key, exc)
 
 
 def _wait_for_api(url: str, supervisor: Supervisor, stop: threading.Event) -> bool:
@@ -137,8 +158,8 @@ def demo_command(seed: int, rate: float | None, backfill_days: float, port: int 
         log.info("signal %d received", signum)
         stop.set()
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, request_stop)
 
     env = {**os.environ, "API_PORT": str(api_port)}
     supervisor = Supervisor(env, stop_timeout)
@@ -157,12 +178,16 @@ def demo_command(seed: int, rate: float | None, backfill_days: float, port: int 
 
         if _wait_for_api(f"{base}/health", supervisor, stop):
             _say("simulators.demo.ready")
+            _say("simulators.demo.plot_list", url=f"{base}/")
             _say("simulators.demo.plot_page", url=f"{base}/plots/{plot_id}")
+            _say("simulators.demo.map", url=f"{base}/map")
+            _say("simulators.demo.ogc", url=f"{base}/ogc")
             _say("simulators.demo.plots_api", url=f"{base}/api/plots")
-            _say("simulators.demo.health", url=f"{base}/health")
             _say("simulators.demo.docs", url=f"{base}/docs")
+            _say("simulators.demo.health", url=f"{base}/health")
             if backfill_days:
                 _say("simulators.demo.backfill", days=f"{backfill_days:g}")
+            _say("simulators.demo.malformed")
             _say("simulators.demo.stop_hint")
         elif not stop.is_set() and supervisor.first_exited() is None:
             _say("simulators.demo.api_not_ready", url=f"{base}/health", seconds=f"{API_READY_TIMEOUT_S:g}")
@@ -170,8 +195,8 @@ def demo_command(seed: int, rate: float | None, backfill_days: float, port: int 
         while not stop.wait(0.5):
             exited = supervisor.first_exited()
             if exited is not None:
-                log.error("%s (pid %d) exited with status %s", exited.name, exited.process.pid,
-                          exited.process.returncode)
+                log.error("%s (pid %d) %s", exited.name, exited.process.pid,
+                          describe_exit(exited, []))
                 _say("simulators.demo.child_exited", name=exited.name, pid=exited.process.pid,
                      code=exited.process.returncode)
                 status = 1

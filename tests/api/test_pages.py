@@ -53,8 +53,11 @@ def test_plot_page_vietnamese(db: psycopg.Connection, client: TestClient) -> Non
     for text in ("Lô C12-04", "Nông trường", "NT1", "CT74", "RRIV 209", "10,76 ha",
                  "Đang khai thác", "Số đo mới nhất", "Độ ẩm đất ở 20 cm", "Nhiệt độ không khí",
                  "5 phút trước", "9 giờ trước", "đã cũ", "3,61", "Tổng 7 ngày: 3,6\u00a0mm",
-                 "7 ngày qua, theo giờ"):
+                 "7 ngày qua, theo giờ", "giờ Việt Nam (UTC+07:00)"):
         assert text in html, text
+    assert "<h1>Lô C12-04</h1>" in html
+    assert "giờ Asia/Ho_Chi_Minh" not in html
+    assert 'data-timezone="Asia/Ho_Chi_Minh"' in html
     assert html.count("<svg") == 4
     assert 'class="line"' in html
     assert 'class="bars"' in html
@@ -69,11 +72,41 @@ def test_plot_page_english(db: psycopg.Connection, client: TestClient) -> None:
 
     assert '<html lang="en">' in html
     for text in ("Plot C12-04", "Farm", "Latest readings", "Soil moisture at 20 cm",
-                 "5 min ago", "10.76 ha", "7-day total: 3.6\u00a0mm", "Last 7 days, hourly"):
+                 "5 min ago", "10.76 ha", "7-day total: 3.6\u00a0mm", "Last 7 days, hourly",
+                 "Vietnam time (UTC+07:00)"):
         assert text in html, text
+    assert "Asia/Ho_Chi_Minh time" not in html
     assert "Nông trường" not in html
     assert f'href="/plots/{plot}?lang=vi"' in html
     assert "<svg" in html
+
+
+def test_plot_page_heading_code_with_word(db: psycopg.Connection, client: TestClient) -> None:
+    plot = make_plot(db, "Lô 1")
+
+    vi = client.get(f"/plots/{plot}").text
+    en = client.get(f"/plots/{plot}", params={"lang": "en"}).text
+
+    assert "<h1>Lô 1</h1>" in vi
+    assert "Lô Lô" not in vi
+    assert "<h1>Lô 1</h1>" in en
+    assert "Plot Lô" not in en
+
+
+def test_plot_page_rainfall_mean_of_gauges(db: psycopg.Connection, client: TestClient) -> None:
+    plot = make_plot(db)
+    now = datetime.now(VN)
+    # Two gauges in one plot, each 21 mm over the week: the plot had 21 mm of rain, not 42.
+    insert_readings(db, plot, [
+        (now - timedelta(hours=hours, minutes=minutes), device, "rainfall", 7.0, "mm")
+        for hours in (5, 30, 100) for device, minutes in (("gauge-1", 10), ("gauge-2", 20))
+    ])
+
+    vi = client.get(f"/plots/{plot}").text
+    en = client.get(f"/plots/{plot}", params={"lang": "en"}).text
+
+    assert "Tổng 7 ngày: 21,0\u00a0mm" in vi
+    assert "7-day total: 21.0\u00a0mm" in en
 
 
 def test_plot_page_language_from_header(db: psycopg.Connection, client: TestClient) -> None:

@@ -104,8 +104,35 @@ def test_series_hourly_aggregates(db: psycopg.Connection) -> None:
     assert isinstance(first, queries.BucketPoint)
     assert isinstance(second, queries.BucketPoint)
     assert first.time.isoformat() == "2025-03-10T14:00:00+07:00"
-    assert (first.avg, first.min, first.max, first.sum, first.count) == (23.0, 20.0, 26.0, 69.0, 3)
+    assert (first.avg, first.min, first.max, first.count) == (23.0, 20.0, 26.0, 3)
+    assert first.sum == 34.5  # mean of st-1's 43.0 and st-2's 26.0
     assert second.time.isoformat() == "2025-03-10T15:00:00+07:00"
+    assert second.count == 1
+
+
+def test_series_sum_is_mean_over_devices(db: psycopg.Connection) -> None:
+    plot = make_plot(db)
+    other = make_plot(db, "B01")
+    hour = datetime(2025, 3, 10, 14, 0, tzinfo=PLUS7)
+    insert_readings(db, plot, [
+        (hour + timedelta(minutes=10), "gauge-1", "rainfall", 1.0, "mm"),
+        (hour + timedelta(minutes=40), "gauge-1", "rainfall", 2.0, "mm"),
+        (hour + timedelta(minutes=20), "gauge-2", "rainfall", 5.0, "mm"),
+        # Only gauge-1 reports in the second hour.
+        (hour + timedelta(minutes=70), "gauge-1", "rainfall", 0.4, "mm"),
+    ])
+    insert_readings(db, other, [(hour + timedelta(minutes=5), "gauge-9", "rainfall", 50.0, "mm")])
+
+    result = queries.series(db, plot, "rainfall", hour, hour + timedelta(hours=2), bucket="1h")
+
+    first, second = result.points
+    assert isinstance(first, queries.BucketPoint)
+    assert isinstance(second, queries.BucketPoint)
+    assert first.sum == 4.0  # mean of gauge-1's 3.0 and gauge-2's 5.0
+    assert first.count == 3
+    assert first.avg == pytest.approx(8.0 / 3)
+    assert (first.min, first.max) == (1.0, 5.0)
+    assert second.sum == 0.4
     assert second.count == 1
 
 

@@ -93,6 +93,11 @@ def test_demo_runs_and_stops_its_children(db: psycopg.Connection, database_url: 
         assert f"http://127.0.0.1:{demo.port}/plots/" in output
         assert f"http://127.0.0.1:{demo.port}/health" in output
         assert f"http://127.0.0.1:{demo.port}/docs" in output
+        for path in ("/\n", "/map\n", "/ogc\n", "/api/plots\n"):
+            assert f"http://127.0.0.1:{demo.port}{path}" in output, path
+        assert "mã ngẫu nhiên 1" in output
+        assert "hạt giống" not in output
+        assert "dead letter" in output
         assert httpx.get(f"http://127.0.0.1:{demo.port}/health", timeout=10).status_code in (200, 503)
         # The backfill travels through the broker and the ingest worker into the database.
         assert wait_until(lambda: count_readings(database_url) > 0, timeout=90), demo.log()
@@ -113,6 +118,28 @@ def test_demo_runs_and_stops_its_children(db: psycopg.Connection, database_url: 
     assert row == (200,)
 
 
+def test_demo_stops_children_on_sighup(db: psycopg.Connection, database_url: str, broker: Broker,
+                                      tmp_path: Path) -> None:
+    demo = Demo(database_url, broker, tmp_path)
+    try:
+        demo.wait_ready()
+        children = demo.children()
+        assert set(children) == CHILDREN, demo.log()
+
+        demo.process.send_signal(signal.SIGHUP)
+        assert demo.process.wait(timeout=60) == 0, demo.log()
+        leftovers = [name for name, pid in children.items() if _alive(pid)]
+    finally:
+        demo.clean_up()
+
+    assert leftovers == [], demo.log()
+    log = demo.stderr.read_text(encoding="utf-8")
+    # uvicorn ends by the signal; the ingest worker and the simulator catch it and exit with 0.
+    assert f"api (pid {children['api']}) stopped by SIGTERM" in log, demo.log()
+    assert f"ingest (pid {children['ingest']}) exited with status 0" in log, demo.log()
+    assert "status -15" not in log
+
+
 def test_demo_stops_all_when_a_child_dies(db: psycopg.Connection, database_url: str, broker: Broker,
                                           tmp_path: Path) -> None:
     demo = Demo(database_url, broker, tmp_path)
@@ -128,3 +155,4 @@ def test_demo_stops_all_when_a_child_dies(db: psycopg.Connection, database_url: 
 
     assert leftovers == [], demo.log()
     assert f"Tiến trình api (PID {children['api']})" in demo.output()
+    assert f"api (pid {children['api']}) was killed by SIGKILL" in demo.stderr.read_text(encoding="utf-8")

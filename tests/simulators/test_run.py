@@ -10,16 +10,20 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from paho.mqtt.client import topic_matches_sub
 
 from tests.simulators.conftest import CountingSubscriber
 from tests.support.services import REPO, Broker
-from vuonso.simulators.corps import Corps
+from vuonso.core.settings import DEFAULT_TOPIC_FORMATS
+from vuonso.ingest.decoders import decode
+from vuonso.simulators.corps import Corps, StationSpec
 from vuonso.simulators.errors import SimulatorError
 from vuonso.simulators.publisher import Publisher
-from vuonso.simulators.runner import StationSimulator, run_backfill, run_live
+from vuonso.simulators.runner import StationSimulator, report_times, run_backfill, run_live
 
 
 def test_live_run_publishes_requested_count(broker: Broker, corps: Corps,
@@ -71,6 +75,76 @@ def test_backfill_publishes_every_station(broker: Broker, corps: Corps,
     assert summary.acknowledged == len(expected)
     assert subscriber.wait_for(len(expected)) == len(expected)
     assert {payload for _, payload in subscriber.messages} == {m.payload for m in expected}
+
+
+def _backfill_keys(stations: list[StationSpec], start: datetime,
+                   end: datetime) -> set[tuple[str, str, datetime]]:
+    """(device, metric, time) of every reading a backfill sends, as the ingest worker decodes them."""
+    models = {station.device_id: station.model for station in stations}
+    models.update({station.dev_eui: station.model for station in stations if station.dev_eui})
+    keys = set()
+    for message in StationSimulator(stations, seed=1).backfill(start, end):
+        fmt = next(fmt for topic_filter, fmt in DEFAULT_TOPIC_FORMATS.items()
+                   if topic_matches_sub(topic_filter, message.topic))
+        decoded = decode(fmt, message.topic, message.payload, received_at=end, model_for=models.get)
+        assert decoded.rejected == [], message.topic
+        keys |= {(reading.device, reading.metric, reading.time) for reading in decoded.readings}
+    return keys
+
+
+def _mixed_stations(corps: Corps) -> list[StationSpec]:
+    """Five stations of each transport."""
+    return [station for transport in ("json", "senml", "chirpstack", "tts")
+            for station in [s for s in corps.stations if s.transport == transport][:5]]
+
+
+def test_backfill_rerun_repeats_device_times(corps: Corps) -> None:
+    stations = _mixed_stations(corps)
+    assert len(stations) == 20
+    first_end = datetime(2025, 12, 10, 12, 50, 13, tzinfo=UTC)
+    second_end = datetime(2025, 12, 10, 13, 0, 46, tzinfo=UTC)
+
+    first = _backfill_keys(stations, first_end - timedelta(days=1), first_end)
+    second = _backfill_keys(stations, second_end - timedelta(days=1), second_end)
+
+    overlap_start = second_end - timedelta(days=1)
+    first_in_overlap = {key for key in first if key[2] >= overlap_start}
+    second_in_overlap = {key for key in second if key[2] < first_end}
+    assert first_in_overlap
+    assert second_in_overlap == first_in_overlap
+
+
+def test_backfill_one_report_per_station_and_hour(corps: Corps) -> None:
+    stations = _mixed_stations(corps)
+    end = datetime(2025, 12, 10, 12, 50, 13, tzinfo=UTC)
+
+    keys = _backfill_keys(stations, end - timedelta(hours=6), end)
+
+    per_hour = Counter((device, metric, time.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
+                       for device, metric, time in keys)
+    assert set(per_hour.values()) == {1}
+
+
+def test_report_times_fixed_offset_per_station() -> None:
+    start = datetime(2025, 12, 10, 0, 20, tzinfo=UTC)
+    end = start + timedelta(hours=5)
+
+    first = list(report_times("st-0001", start, end, timedelta(hours=1)))
+    second = list(report_times("st-0002", start, end, timedelta(hours=1)))
+    later = list(report_times("st-0001", start + timedelta(minutes=7), end, timedelta(hours=1)))
+
+    assert len(first) in (4, 5)
+    assert all(start <= moment < end for moment in first)
+    assert {(moment.minute, moment.second) for moment in first} == {(first[0].minute, first[0].second)}
+    assert {(moment.minute, moment.second) for moment in second} != {(first[0].minute, first[0].second)}
+    assert set(later) <= set(first)
+    assert later[-1] == first[-1]
+
+
+def test_report_times_reject_zero_step() -> None:
+    with pytest.raises(ValueError, match="step must be positive"):
+        list(report_times("st-0001", datetime(2025, 12, 10, tzinfo=UTC),
+                          datetime(2025, 12, 11, tzinfo=UTC), timedelta(0)))
 
 
 def _cli(broker: Broker, *arguments: str) -> subprocess.Popen[str]:

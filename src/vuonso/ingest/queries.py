@@ -65,11 +65,20 @@ ORDER BY time, device_id
 LIMIT %(limit)s
 """
 
+# Aggregates per device and bucket first, then across the devices of each bucket: avg, min, max
+# and count cover every reading, while sum is the mean of the devices' sums.
 _BUCKETED = """
-SELECT date_trunc(%(field)s, time, %(zone)s) AS bucket,
-       avg(value), min(value), max(value), sum(value), count(*), min(unit)
-FROM ingest.readings
-WHERE plot_id = %(plot)s AND metric = %(metric)s AND time >= %(start)s AND time < %(end)s
+WITH per_device AS (
+    SELECT date_trunc(%(field)s, time, %(zone)s) AS bucket, device_id,
+           min(value) AS low, max(value) AS high, sum(value) AS total, count(*) AS readings,
+           min(unit) AS unit
+    FROM ingest.readings
+    WHERE plot_id = %(plot)s AND metric = %(metric)s AND time >= %(start)s AND time < %(end)s
+    GROUP BY bucket, device_id
+)
+SELECT bucket, sum(total) / sum(readings), min(low), max(high), avg(total), sum(readings),
+       min(unit)
+FROM per_device
 GROUP BY bucket
 ORDER BY bucket
 """
@@ -95,7 +104,13 @@ class RawPoint:
 
 @dataclass(frozen=True, slots=True)
 class BucketPoint:
-    """Aggregate of every reading of the plot's devices whose time falls in [time, next bucket)."""
+    """Aggregate of the plot's readings whose time falls in [time, next bucket).
+
+    `avg`, `min`, `max` and `count` cover every reading of every device. `sum` is the mean over
+    the devices that reported in the bucket of each device's sum, so two rain gauges of one plot
+    give the plot's rainfall rather than twice it. A device without readings in the bucket does
+    not count towards that mean.
+    """
 
     time: datetime
     avg: float
@@ -154,7 +169,8 @@ def series(conn: psycopg.Connection, plot_id: int, metric: str, start: datetime,
     """Return the readings of one metric in a plot over [start, end), raw or per bucket.
 
     A "1h" or "1d" bucket starts at a local hour or local midnight of `timezone` (date_trunc in
-    that zone, so days follow the plantation's calendar), and aggregates every device of the plot.
+    that zone, so days follow the plantation's calendar), and aggregates every device of the plot
+    as BucketPoint describes.
     Raises InvalidInput for a naive time, start after end, an unknown bucket or time zone, or a
     range wider than MAX_SPAN of the bucket.
     """

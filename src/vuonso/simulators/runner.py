@@ -21,10 +21,12 @@ from vuonso.simulators.errors import PublishTimeout, SimulatorError
 from vuonso.simulators.lorawan import EnvelopeBuilder
 from vuonso.simulators.payloads import Message, malformed_message, station_message
 from vuonso.simulators.publisher import Publisher
-from vuonso.simulators.stations import Sample, StationState
+from vuonso.simulators.stations import Sample, StationState, report_offset
 from vuonso.simulators.weather import LOCAL_TZ, Climate
 
 log = logging.getLogger(__name__)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 MAX_BUFFERED = 288  # records a native station keeps during an outage: three days at 15 minutes
 NATIVE_TRANSPORTS = ("json", "senml")
@@ -126,14 +128,14 @@ class StationSimulator:
 
     def backfill(self, start: datetime, end: datetime,
                  step: timedelta = timedelta(hours=1)) -> Iterator[Message]:
-        """Past reports from `start` up to `end`, every `step`: one batch per station and local day
-        for native stations, one uplink per report for LoRaWAN devices. Outages, dropouts and
-        malformed messages are left out so that charts of the past days are complete."""
+        """Past reports from `start` up to `end` at the times of `report_times`: one batch per
+        station and local day for native stations, one uplink per report for LoRaWAN devices.
+        Outages, dropouts and malformed messages are left out so that charts of the past days are
+        complete."""
         for spec in self.stations:
             state = self.states[spec.device_id]
             day: list[Sample] = []
-            moment = start
-            while moment < end:
+            for moment in report_times(spec.device_id, start, end, step):
                 sample = state.advance(moment)
                 if spec.transport not in NATIVE_TRANSPORTS:
                     yield station_message(spec, [sample], self.builder)
@@ -142,9 +144,29 @@ class StationSimulator:
                         yield station_message(spec, day, self.builder)
                         day = []
                     day.append(sample)
-                moment += step
             if day:
                 yield station_message(spec, day, self.builder)
+
+
+def report_times(device_id: str, start: datetime, end: datetime,
+                 step: timedelta) -> Iterator[datetime]:
+    """Yield a station's report times in [start, end): whole multiples of `step` since the Unix
+    epoch plus the station's `report_offset`.
+
+    The times depend only on the station and the step, never on when a run starts, so a second
+    backfill over the same hours repeats the device times of the first, and the ingest worker
+    stores nothing new for them. With a step of one hour each report falls at a fixed minute
+    and second of every hour.
+    """
+    if step <= timedelta(0):
+        raise ValueError(f"step must be positive, got {step}")
+    offset = report_offset(device_id, step)
+    # Ceiling division: the first grid time at or after `start`.
+    first = -((EPOCH + offset - start) // step)
+    moment = EPOCH + first * step + offset
+    while moment < end:
+        yield moment
+        moment += step
 
 
 def _finish(publisher: Publisher, summary: RunSummary, started: float, flush_timeout_s: float) -> RunSummary:
@@ -206,6 +228,9 @@ def run_live(publisher: Publisher, simulator: StationSimulator, *, rate: float, 
 
     The run ends when `count` messages are published, `duration_s` has passed or `stop` is set.
     Device times are the current time.
+
+    NOTE: live reports do not use `report_times`, so when a later backfill covers hours of an
+    earlier live run, those hours contain both runs' readings (and their rainfall twice).
 
     With `wait_for_subscriber_s`, the first message is repeated until a subscriber receives it.
     """

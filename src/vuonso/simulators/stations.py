@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -83,6 +84,19 @@ def draw_traits(spec: StationSpec, seed: int) -> SensorTraits:
         installed=datetime(2024, 6, 1, tzinfo=LOCAL_TZ) + timedelta(days=rng.randint(0, 300)),
         ec_offset=rng.uniform(-30, 30),
     )
+
+
+def report_offset(device_id: str, interval: timedelta) -> timedelta:
+    """Return the fixed delay of a station's reports after the start of each reporting interval.
+
+    The delay is a CRC-32 of the device id modulo the interval, in whole seconds, so it is the
+    same in every run and spreads the stations over the interval. An interval shorter than one
+    second gives no delay.
+    """
+    seconds = int(interval.total_seconds())
+    if seconds < 1:
+        return timedelta(0)
+    return timedelta(seconds=zlib.crc32(device_id.encode("utf-8")) % seconds)
 
 
 def _clamp(value: float, low: float, high: float) -> float:

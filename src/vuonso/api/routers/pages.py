@@ -40,6 +40,11 @@ _DEPTH_SUFFIX = re.compile(r"^(?P<base>[a-z_]+)_(?P<depth>[1-9][0-9]{0,2})cm$")
 # A latest reading older than this is shown as stale. Common station models report every 10
 # to 60 minutes (an estimate), so six hours without one points to a fault.
 STALE_AFTER = timedelta(hours=6)
+# First words of a plot code that already name it a plot ("Lô 1" in the demo corps), so the
+# heading shows the code alone instead of "Lô Lô 1".
+PLOT_WORDS = frozenset({"lô", "plot"})
+# Catalog key of the place name shown for a time zone; other zones show their UTC offset only.
+ZONE_NAME_KEYS = {"Asia/Ho_Chi_Minh": "api.page.zone_vietnam", "Asia/Saigon": "api.page.zone_vietnam"}
 
 
 @cache
@@ -108,6 +113,27 @@ class PageContext:
         if seconds < 48 * 3600:
             return self.t("api.page.age_hours", count=int(seconds // 3600))
         return self.t("api.page.age_days", count=int(seconds // 86_400))
+
+    def plot_heading(self, code: str) -> str:
+        """Return the page heading of a plot: the code alone when it starts with a word in
+        PLOT_WORDS, else the code after the catalog's word for plot."""
+        words = code.split(maxsplit=1)
+        if words and words[0].casefold() in PLOT_WORDS:
+            return code
+        return self.t("api.page.plot_heading", code=code)
+
+    def zone_label(self, moment: datetime) -> str:
+        """Return the time zone for readers, such as "giờ Việt Nam (UTC+07:00)", with the UTC
+        offset in force at `moment`; the IANA id stays in the page's markup only."""
+        offset = moment.astimezone(self.zone).utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        hours, rest = divmod(abs(minutes), 60)
+        utc_offset = f"UTC{sign}{hours:02d}:{rest:02d}"
+        name_key = ZONE_NAME_KEYS.get(self.timezone)
+        if name_key is None:
+            return self.t("api.page.zone_offset", offset=utc_offset)
+        return self.t("api.page.zone_named", name=self.t(name_key), offset=utc_offset)
 
     def metric_label(self, metric: str) -> str:
         """Catalog label of a metric, with the depth of a soil probe (soil_moisture_20cm); an
@@ -186,8 +212,9 @@ def plot_page(request: Request, plot_id: int, conn: ConnDep, settings: SettingsD
         (page.t("api.page.status"), page.t(f"api.status.{plot['status']}")),
         (page.t("api.page.area"), f"{page.number(float(plot['area_ha']), 2)} ha"),
     ]
-    return page.render("plot.html", plot=plot, facts=facts, rows=rows, charts=charts,
-                       updated=page.clock(now), home=page.link("/"))
+    return page.render("plot.html", plot=plot, heading=page.plot_heading(plot["code"]),
+                       facts=facts, rows=rows, charts=charts, updated=page.clock(now),
+                       zone_label=page.zone_label(now), home=page.link("/"))
 
 
 def _chart_rank(metric: str) -> int:
@@ -238,6 +265,8 @@ def _chart(page: PageContext, conn: psycopg.Connection, plot_id: int, metric: st
 
     axis = TimeAxis(start, now, page.zone)
     if metric in TOTAL_METRICS:
+        # Each hourly sum is already the mean over the plot's devices (BucketPoint.sum), so two
+        # rain gauges give the plot's rainfall, not twice it.
         total = sum(point.sum for point in points)
         chart["svg"] = bar_chart(axis, points, fmt)
         chart["summary"] = page.t("api.page.chart_total", total=with_unit(total))

@@ -59,8 +59,11 @@ def reading_series(
     metric: Annotated[str, Query(description="Metric name, e.g. soil_moisture_20cm")],
     start: FromQuery = None,
     end: ToQuery = None,
-    bucket: Annotated[str, Query(description="raw, 1h or 1d; 1h and 1d give avg, min, max, sum "
-                                             "and count per local hour or local day")] = "raw",
+    bucket: Annotated[str, Query(description=(
+        "raw, 1h or 1d; 1h and 1d give avg, min, max, sum and count per local hour or local day. "
+        "avg, min, max and count cover every reading of the plot's devices; sum is the mean over "
+        "the devices that reported in the bucket of each device's sum, such as the plot's "
+        "rainfall from several rain gauges"))] = "raw",
     tz: Annotated[str | None, Query(description="IANA time zone of the buckets and returned "
                                                 "times; default the plantation's")] = None,
 ) -> dict[str, Any]:
