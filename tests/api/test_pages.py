@@ -95,10 +95,11 @@ def test_plot_page_heading_code_with_word(db: psycopg.Connection, client: TestCl
 
 def test_plot_page_rainfall_mean_of_gauges(db: psycopg.Connection, client: TestClient) -> None:
     plot = make_plot(db)
-    now = datetime.now(VN)
-    # Two gauges in one plot, each 21 mm over the week: the plot had 21 mm of rain, not 42.
+    hour = datetime.now(VN).replace(minute=0, second=0, microsecond=0)
+    # Two gauges in one plot, each 21 mm over the week: the plot had 21 mm of rain, not 42. Both
+    # report within the same local hours, whatever the minute the test runs at.
     insert_readings(db, plot, [
-        (now - timedelta(hours=hours, minutes=minutes), device, "rainfall", 7.0, "mm")
+        (hour - timedelta(hours=hours) + timedelta(minutes=minutes), device, "rainfall", 7.0, "mm")
         for hours in (5, 30, 100) for device, minutes in (("gauge-1", 10), ("gauge-2", 20))
     ])
 
