@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("API stopped")
 
     # The default /docs and /redoc load Swagger UI and ReDoc from a CDN, which offline farm servers
-    # cannot reach; routers/docs.py serves /docs from node_modules, and ReDoc is not served.
+    # cannot reach. routers/docs.py serves /docs from node_modules instead, and ReDoc is not served.
     app = FastAPI(title="Vườn Số API", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.settings = chosen

@@ -94,8 +94,8 @@ def _feature(row: tuple[Any, ...]) -> dict[str, Any]:
 class DeviceSource:
     """Devices of one workspace at their current (or requested) placement; id is the device id.
 
-    NOTE: ingest.device_placements has no GiST index on `position`, so a bbox filter scans the
-    workspace's placements. That is cheap for thousands of devices but not for millions.
+    A bbox filter on current placements uses the partial GiST index on `position`; one at a past
+    time reads each device's placement history.
     """
 
     info = INFO
