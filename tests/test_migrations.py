@@ -33,7 +33,9 @@ def test_readings_partitioned_without_timescale(database_url: str) -> None:
             "SELECT count(*) FROM pg_indexes WHERE schemaname = 'ingest'"
             " AND tablename = 'readings' AND indexdef ILIKE '%%brin%%autosummarize%%'"
         ).fetchone()
-    assert has_timescale is not None and kind is not None and brin is not None
+    assert has_timescale is not None
+    assert kind is not None
+    assert brin is not None
     if has_timescale[0] == 0:
         assert kind[0] == "p"
         assert brin[0] == 1

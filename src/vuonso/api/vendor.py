@@ -2,7 +2,7 @@
 
 The packages live in the node_modules folder of the repository root, next to package.json. They
 are found at the first request rather than at import. A request for a missing package gets a
-plain-text 404 response that tells how to install it.
+plain-text 404 response naming the command that installs it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Health checks of the services the platform needs: the database, the MQTT broker and the chain.
 
-Each check blocks for about its timeout at most and returns a CheckResult, whose `error` is a
-stable code of ERROR_CODES with an English `detail`, rather than raising for a service that is
-down or a URL that cannot be used. run_checks() runs the three in parallel threads.
+Each check blocks for about its timeout at most and returns a CheckResult instead of raising,
+also for a service that is down or a URL that cannot be used. Its `error` is then a stable code
+of ERROR_CODES with an English `detail`. run_checks() runs the three in parallel threads.
 """
 
 from __future__ import annotations

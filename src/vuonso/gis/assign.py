@@ -13,7 +13,7 @@ index is built, each cell gets one of three labels:
   point the cell can receive lies inside them, and the cell stores the lowest plot of them;
 - mixed: a boundary passes within PAD_DEG of the cell. The cell stores the plots that may contain
   its points, in id order, and `assign` tests a point in a mixed cell against each of them with
-  `shapely.intersects_xy` on the prepared geometry. The first plot that matches is the answer.
+  `shapely.intersects_xy` on the prepared geometry. The first plot that matches is returned.
 The boundary cells are found by cutting every ring segment into pieces at most one cell long
 and taking the cells their padded bounds overlap. Interior cells are filled by scanlines
 through the cell centres with the even-odd rule. PAD_DEG (1e-9 degree, about 0.1 mm) is many

@@ -8,10 +8,11 @@ VN-2000 facts used here:
 - The ellipsoid is WGS 84. Projected grids are Transverse Mercator: UTM (k 0.9996, EPSG:3405
   zone 48N and EPSG:3406 zone 49N) and, for cadastral maps, 3-degree zones with k 0.9999 and
   false easting 500 km. Each province has its own central meridian (Circular 973/2001/TT-TCĐC of
-  the General Department of Land Administration, 20 June 2001). The meridians below match both the circular's
-  published table and the EPSG "VN-2000 / TM-3" CRSs shipped with PROJ 9.5 (EPSG:9212 106°15'
-  Bình Phước; 9216 107°30' Kon Tum; 5899 107°45' Lâm Đồng; 9217 108°15' Bình Định; 9218 108°30'
-  Gia Lai, Đắk Lắk, Đắk Nông, Phú Yên).
+  the General Department of Land Administration, 20 June 2001).
+- The meridians below match the circular's published table. They also match the EPSG
+  "VN-2000 / TM-3" CRSs shipped with PROJ 9.5: EPSG:9212 106°15' Bình Phước, 9216 107°30' Kon Tum,
+  5899 107°45' Lâm Đồng, 9217 108°15' Bình Định, and 9218 108°30' Gia Lai, Đắk Lắk, Đắk Nông and
+  Phú Yên.
 - VN-2000 to WGS 84: Decision 05/2007/QĐ-BTNMT (Ministry of Natural Resources and Environment,
   27 Feb 2007): dX -191.90441429 m, dY -39.30318279 m, dZ -111.45032835 m, rotations
   -0.00928836", 0.01975479", -0.00427372", scale +0.252906278 ppm. EPSG records it as

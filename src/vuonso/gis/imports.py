@@ -259,7 +259,7 @@ def _overlap_problems(conn: psycopg.Connection, farm_id: int, results: list[Feat
 
 
 # Largest distance, in degrees (about 11 cm), by which a re-imported boundary may differ from the
-# current one and still count as unchanged: exports round coordinates (GeoJSON to 7 decimals), so
+# current one and still count as unchanged. Exports round coordinates (GeoJSON to 7 decimals), and
 # an exported file read back must not add a new boundary version.
 SAME_BOUNDARY_TOLERANCE_DEG = 1e-6
 

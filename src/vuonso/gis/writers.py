@@ -2,8 +2,8 @@
 
 Each format carries the same attributes. Area is in hectares, stated by its field name
 (area_ha) and in the layer description where the format has one. Shapefile field names are at
-most 10 characters (a dBASE limit), so some columns get a shorter name there; the .prj names
-WGS 84 and the .cpg declares UTF-8 so Vietnamese names survive.
+most 10 characters (a dBASE limit), so some columns get a shorter name there. The .prj names
+WGS 84, and the .cpg declares UTF-8 so that Vietnamese names survive.
 """
 
 from __future__ import annotations

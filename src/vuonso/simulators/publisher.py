@@ -153,8 +153,8 @@ class Publisher:
 
         A broker acknowledges a publish that no subscription matches with reason code 0x10 and
         drops the message, so repeating it creates no duplicate. Returns False when `timeout_s` passes
-        or `stop` is set first. Use it before a run so that nothing is lost while the consumer is
-        still starting.
+        or `stop` is set first. Use it for the first message of a run, so that the run goes on only
+        once a consumer has subscribed.
         """
         if self.qos == 0:
             raise ValueError("publish_when_subscribed needs QoS 1 or 2: QoS 0 has no PUBACK")

@@ -124,7 +124,7 @@ class PageContext:
 
     def zone_label(self, moment: datetime) -> str:
         """Return the time zone for readers, such as "giờ Việt Nam (UTC+07:00)", with the UTC
-        offset in force at `moment`; the IANA id stays in the page's markup only."""
+        offset in force at `moment`. The IANA id stays in the page's markup only."""
         offset = moment.astimezone(self.zone).utcoffset() or timedelta(0)
         minutes = int(offset.total_seconds() // 60)
         sign = "+" if minutes >= 0 else "-"

@@ -79,7 +79,7 @@ class FilterParam:
 
 @dataclass(frozen=True, slots=True)
 class CollectionInfo:
-    """What the service publishes about one collection.
+    """Description of one published collection.
 
     `temporal` is true when items accept `datetime`. `page_path` is the platform's HTML page of
     one feature with `{id}` in it (for example /plots/{id}), or None.

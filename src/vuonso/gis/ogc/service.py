@@ -27,7 +27,7 @@ from vuonso.gis.ogc.params import Format, Options, parse_items_query, parse_opti
 
 @dataclass(frozen=True, slots=True)
 class RequestInfo:
-    """What the service needs from an HTTP request.
+    """The parts of an HTTP request that the service reads.
 
     `pairs` are the query parameters in order, repeats included. `base` is the scheme, host and
     port. `language` is the language chosen from Accept-Language, which `lang` overrides.
